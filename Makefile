@@ -1,0 +1,66 @@
+# RedRaft: `make run` starts a standalone server on 6379; `make test` installs what is missing
+# and runs every suite. Cargo's target dir lives outside the checkout so every clone on this
+# machine reuses the one RocksDB build (`cargo clean` there costs a 20+ minute rebuild).
+
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/redraft/target
+BIN := $(CARGO_TARGET_DIR)/release/redraft-server
+PORT ?= 6379
+DATA_DIR ?= ./data
+PYTHON ?= python3
+# One profile for the binary and the tests: RocksDB is compiled once.
+CARGO_FLAGS := --release --locked
+
+APT_PKGS := clang libclang-dev protobuf-compiler redis-server redis-tools
+
+.PHONY: all build run test deps deps-apt deps-py deps-go unit gotest pytest fmt lint clean-data
+
+all: build
+
+build:
+	cargo build $(CARGO_FLAGS) -p redraft-server
+
+run: build
+	$(BIN) --port $(PORT) --data-dir $(DATA_DIR)
+
+deps: deps-apt deps-py deps-go
+
+# Debian packages: clang/libclang for bindgen (RocksDB bindings), protoc for the proto files,
+# redis-server as the reference implementation and redis-tools for redis-cli/redis-benchmark.
+deps-apt:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+deps-py:
+	@$(PYTHON) -c 'import redis, pytest, pytest_timeout, sys; sys.exit(0 if int(redis.__version__.split(".")[0]) >= 8 else 1)' 2>/dev/null \
+		|| $(PYTHON) -m pip install -q -r tests/pytest/requirements.txt
+
+deps-go:
+	cd tests/gocase && go mod download
+
+unit:
+	cargo test $(CARGO_FLAGS) --workspace
+
+gotest: build
+	cd tests/gocase && go test -count=1 -timeout 20m ./... -binPath=$(BIN)
+
+pytest: build
+	REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest
+
+test: deps build unit gotest pytest
+
+fmt:
+	cargo fmt --all
+	cd tests/gocase && gofmt -w .
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
+	cd tests/gocase && go vet ./...
+
+clean-data:
+	rm -rf $(DATA_DIR)

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Side-by-side redis-benchmark of redraft-server and redis-server (make bench).
+
+Servers: redraft (standalone, durable: every write is fsynced through the Raft log before the
+reply), redis-server with `appendonly yes appendfsync always` (durable), and redis-server with
+no persistence. Runs are interleaved (server A, B, C, A, B, C, ...) so that machine noise hits
+all of them alike; the table reports the median of the runs of each cell.
+
+Usage: bench/redis_benchmark.py --bin PATH [--runs 3] [--requests 100000] [--clients 50]
+"""
+
+import argparse
+import csv
+import io
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ping(port, deadline=60.0):
+    end = time.time() + deadline
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on {port} did not answer PING")
+
+
+class Server:
+    def __init__(self, name, argv_fn, ready_line=None):
+        self.name, self.argv_fn, self.ready_line = name, argv_fn, ready_line
+        self.proc = None
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix=f"bench-{self.name}-")
+        self.port = free_port()
+        self.proc = subprocess.Popen(self.argv_fn(self.port, self.dir), stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        if self.ready_line:
+            for line in self.proc.stdout:
+                if line.startswith(self.ready_line):
+                    break
+            else:
+                raise RuntimeError(f"{self.name} exited before ready")
+        wait_ping(self.port)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_benchmark(port, test, pipeline, requests, clients):
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests), "-r", "100000",
+         "-d", "3", "-P", str(pipeline), "-t", test, "--csv", "-q"],
+        check=True, capture_output=True, text=True).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    row = rows[0]
+    return float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--requests", type=int, default=100000)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--regions", default="1")
+    a = ap.parse_args()
+
+    servers = []
+    for n in a.regions.split(","):
+        extra = [] if n == "1" else ["--regions", n]
+        servers.append(Server(f"redraft-r{n}" if n != "1" else "redraft",
+                              lambda p, d, extra=extra: [a.bin, "--port", str(p), "--data-dir", d] + extra,
+                              "REDRAFT_READY"))
+    servers.append(Server("redis-always", lambda p, d: [
+        "redis-server", "--port", str(p), "--dir", d, "--save", "", "--appendonly", "yes",
+        "--appendfsync", "always", "--daemonize", "no", "--logfile", ""]))
+    servers.append(Server("redis-nopersist", lambda p, d: [
+        "redis-server", "--port", str(p), "--dir", d, "--save", "", "--appendonly", "no",
+        "--daemonize", "no", "--logfile", ""]))
+
+    cells = [(t, p) for p in (1, 16) for t in ("set", "get", "incr")]
+    results = {}  # (server, test, pipeline) -> [(rps, p50, p99)]
+    for s in servers:
+        s.start()
+    try:
+        for run in range(a.runs):
+            for test, pipe in cells:
+                for s in servers:
+                    r = run_benchmark(s.port, test, pipe, a.requests, a.clients)
+                    results.setdefault((s.name, test, pipe), []).append(r)
+                    print(f"run {run + 1} {s.name:16} {test.upper():5} -P {pipe:<2} {r[0]:>10.0f} ops/s "
+                          f"p50 {r[1]:.3f} ms p99 {r[2]:.3f} ms", file=sys.stderr, flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+
+    def med(name, test, pipe, i):
+        return statistics.median(x[i] for x in results[(name, test, pipe)])
+
+    names = [s.name for s in servers]
+    print(f"\n{a.clients} clients, 3-byte values, -r 100000, {a.requests} requests, median of {a.runs} interleaved runs\n")
+    print("| command | -P | " + " | ".join(f"{n} ops/s (p50/p99 ms)" for n in names) +
+          " | redraft / redis-always | redraft / redis-nopersist |")
+    print("|---|---|" + "---|" * len(names) + "---|---|")
+    for test, pipe in cells:
+        cols = [f"{med(n, test, pipe, 0):,.0f} ({med(n, test, pipe, 1):.2f}/{med(n, test, pipe, 2):.2f})" for n in names]
+        rr = med(names[0], test, pipe, 0)
+        print(f"| {test.upper()} | {pipe} | " + " | ".join(cols) +
+              f" | {rr / med('redis-always', test, pipe, 0):.2f}x | {rr / med('redis-nopersist', test, pipe, 0):.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+//! Commands: the table, argument helpers, and one file per family. Handlers never touch
+//! RocksDB: writes get an `ApplyCtx`, reads a `ReadCtx`, connection commands a `ConnCtx`.
+
+pub mod args;
+pub mod command;
+pub mod keys;
+pub mod server;
+pub mod string;
+pub mod table;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::node::Node;
+
+/// Per-connection state.
+pub struct Session {
+    pub id: u64,
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    /// RESP protocol version chosen with HELLO (2 until then).
+    pub proto: u8,
+    pub authenticated: bool,
+    /// Close the connection once the pending replies are written (QUIT).
+    pub close: bool,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub created: Instant,
+    pub last_cmd: &'static str,
+}
+
+impl Session {
+    pub fn new(id: u64, peer: SocketAddr, local: SocketAddr, auth_required: bool) -> Session {
+        Session {
+            id,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            proto: 2,
+            authenticated: !auth_required,
+            close: false,
+            peer,
+            local,
+            created: Instant::now(),
+            last_cmd: "NULL",
+        }
+    }
+}
+
+/// What connection and server commands see.
+pub struct ConnCtx<'a> {
+    pub session: &'a mut Session,
+    pub node: &'a Node,
+}

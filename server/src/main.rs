@@ -1,0 +1,65 @@
+//! redraft-server: a strongly consistent, Redis-compatible key-value server.
+//!
+//! Every write is proposed to a region's Raft group (openraft) and acknowledged only once it
+//! is committed in the RocksDB-backed log and applied; reads are linearizable.
+
+mod cmd;
+mod config;
+mod error;
+mod expire;
+mod net;
+mod node;
+mod raft;
+mod resp;
+mod store;
+
+use std::io::Write;
+
+use clap::Parser;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+fn main() -> anyhow::Result<()> {
+    let config = config::Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,redraft_server=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(run(config))
+}
+
+async fn run(config: config::Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let node = node::Node::open_standalone(config).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    expire::spawn(node.clone(), stop_rx.clone());
+    let server = tokio::spawn(net::listener::run(node.clone(), listener, stop_rx));
+    tracing::info!(node_id = %node.node_id, "serving RESP on {addr}");
+    // The readiness line scripts and tests wait for: printed once the region leads and has
+    // applied its log, so the first request already sees every acknowledged write.
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "REDRAFT_READY {addr}")?;
+        out.flush()?;
+    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    for r in &node.regions {
+        let _ = r.raft.shutdown().await;
+    }
+    node.engine.io.sync().await?;
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! One client connection: read, parse every complete request, execute them in order, write
+//! the replies.
+//!
+//! Pipelining: the writes among the requests read together are proposed as ONE Raft entry
+//! (per region) instead of one round trip each. Before any read or server command the
+//! pending writes are committed and applied, so a later read sees the connection's earlier
+//! writes, and replies always go out in request order.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::cmd::table::{self, CommandSpec, Handler};
+use crate::cmd::{ConnCtx, Session};
+use crate::error::CmdError;
+use crate::node::Node;
+use crate::raft::pb;
+use crate::resp::codec::{self, Limits};
+use crate::resp::Reply;
+use crate::store::read::ReadCtx;
+
+/// At most this many requests are executed per read batch (bounds per-connection memory).
+const MAX_BATCH: usize = 1024;
+/// Pending writes are proposed once they reach this many bytes of arguments.
+const MAX_PROPOSAL_BYTES: usize = 4 << 20;
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// A write waiting to be proposed: its region and rewritten argv, and where its reply goes.
+struct PendingWrite {
+    region: usize,
+    argv: Vec<Bytes>,
+    slot: usize,
+}
+
+pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
+    let _ = stream.set_nodelay(true);
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    loop {
+        let mut batch: Vec<Vec<Bytes>> = Vec::new();
+        let mut proto_err = None;
+        let mut stopped_early = false;
+        loop {
+            let limits = Limits { max_bulk: node.config.proto_max_bulk_len, unauthenticated: !session.authenticated };
+            match codec::parse(&mut inbuf, limits) {
+                Ok(Some(argv)) => {
+                    if !argv.is_empty() {
+                        batch.push(argv);
+                    }
+                    // Before AUTH the limits change after each command: run them one by one.
+                    if batch.len() >= MAX_BATCH || (!session.authenticated && !batch.is_empty()) {
+                        stopped_early = true;
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    proto_err = Some(e);
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            execute(node, &mut session, batch, &mut out).await;
+        }
+        if let Some(e) = &proto_err {
+            Reply::Error(e.reply_text()).encode(session.proto, &mut out);
+        }
+        if !out.is_empty() {
+            if stream.write_all(&out).await.is_err() {
+                return;
+            }
+            out.clear();
+            if out.capacity() > 1 << 20 {
+                out = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        if proto_err.is_some() || session.close {
+            let _ = stream.shutdown().await;
+            return;
+        }
+        if stopped_early {
+            continue;
+        }
+        match stream.read_buf(&mut inbuf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Executes requests in order, appending each reply to `out`.
+async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out: &mut BytesMut) {
+    let mut replies: Vec<Option<Reply>> = Vec::with_capacity(batch.len());
+    let mut pending: Vec<PendingWrite> = Vec::new();
+    let mut pending_bytes = 0usize;
+    let mut read_barrier_done = vec![false; node.regions.len()];
+    for argv in batch {
+        node.stats.commands_processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let slot = replies.len();
+        replies.push(None);
+        let spec = match check(session, &argv) {
+            Ok(s) => s,
+            Err(e) => {
+                replies[slot] = Some(e.to_reply());
+                continue;
+            }
+        };
+        session.last_cmd = spec.name;
+        match spec.handler {
+            Handler::Write { prepare, .. } => {
+                let keys = spec.key_indexes(argv.len());
+                let regions: Vec<usize> = if keys.is_empty() {
+                    (0..node.regions.len()).collect()
+                } else {
+                    match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
+                        Ok(r) => vec![node.regions.iter().position(|x| x.id == r.id).unwrap_or(0)],
+                        Err(e) => {
+                            replies[slot] = Some(e.to_reply());
+                            continue;
+                        }
+                    }
+                };
+                let argv = match prepare {
+                    Some(p) => match p(&argv, now_ms()) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            replies[slot] = Some(e.to_reply());
+                            continue;
+                        }
+                    },
+                    None => argv,
+                };
+                pending_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
+                for region in regions {
+                    pending.push(PendingWrite { region, argv: argv.clone(), slot });
+                }
+                if pending.len() >= MAX_BATCH || pending_bytes >= MAX_PROPOSAL_BYTES {
+                    flush(node, &mut pending, &mut replies).await;
+                    pending_bytes = 0;
+                    read_barrier_done.iter_mut().for_each(|b| *b = false);
+                }
+            }
+            Handler::Read(f) => {
+                if !pending.is_empty() {
+                    flush(node, &mut pending, &mut replies).await;
+                    pending_bytes = 0;
+                    read_barrier_done.iter_mut().for_each(|b| *b = false);
+                }
+                let keys = spec.key_indexes(argv.len());
+                let region = match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        replies[slot] = Some(e.to_reply());
+                        continue;
+                    }
+                };
+                let ri = node.regions.iter().position(|x| x.id == region.id).unwrap_or(0);
+                if !read_barrier_done[ri] {
+                    if let Err(e) = region.read_barrier().await {
+                        replies[slot] = Some(e.to_reply());
+                        continue;
+                    }
+                    read_barrier_done[ri] = true;
+                }
+                let ctx = ReadCtx::new(&region.engine, now_ms());
+                replies[slot] = Some(f(&ctx, &argv).unwrap_or_else(|e| e.to_reply()));
+            }
+            Handler::Conn(f) => {
+                if !pending.is_empty() {
+                    flush(node, &mut pending, &mut replies).await;
+                    pending_bytes = 0;
+                    read_barrier_done.iter_mut().for_each(|b| *b = false);
+                }
+                let mut ctx = ConnCtx { session: &mut *session, node };
+                replies[slot] = Some(f(&mut ctx, &argv).unwrap_or_else(|e| e.to_reply()));
+                if session.close {
+                    break;
+                }
+            }
+        }
+    }
+    if !pending.is_empty() {
+        flush(node, &mut pending, &mut replies).await;
+    }
+    for r in replies.into_iter().flatten() {
+        r.encode(session.proto, out);
+    }
+}
+
+/// Looks the command up and checks arity, then authentication (Redis's order: an unknown
+/// command or a wrong arity is reported even before AUTH).
+fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
+    let Some(spec) = table::lookup(&argv[0]) else {
+        return Err(CmdError::unknown_command(&argv[0], &argv[1..]));
+    };
+    if !spec.arity_ok(argv.len()) {
+        return Err(CmdError::WrongArity(spec.name.to_string()));
+    }
+    if !session.authenticated && !spec.has_flag("no_auth") {
+        return Err(CmdError::NoAuth);
+    }
+    Ok(spec)
+}
+
+/// Proposes the pending writes, one entry per region, and files their replies.
+async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Option<Reply>]) {
+    let now = now_ms();
+    let mut by_region: Vec<Vec<PendingWrite>> = (0..node.regions.len()).map(|_| Vec::new()).collect();
+    for p in pending.drain(..) {
+        by_region[p.region].push(p);
+    }
+    let futures = by_region.into_iter().enumerate().filter(|(_, w)| !w.is_empty()).map(|(ri, writes)| async move {
+        let batch = pb::WriteBatch {
+            now_ms: now,
+            commands: writes
+                .iter()
+                .map(|w| pb::Command { kind: pb::command::Kind::Client as i32, argv: w.argv.clone() })
+                .collect(),
+        };
+        node.stats.proposals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        node.stats.proposed_commands.fetch_add(writes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let result = node.regions[ri].propose(batch).await;
+        (writes, result)
+    });
+    for (writes, result) in futures::future::join_all(futures).await {
+        match result {
+            Ok(rs) => {
+                for (w, r) in writes.into_iter().zip(rs) {
+                    // A keyless write (FLUSHALL) runs in every region: the first error wins.
+                    match &replies[w.slot] {
+                        Some(existing) if existing.is_error() => {}
+                        _ => replies[w.slot] = Some(r),
+                    }
+                }
+            }
+            Err(e) => {
+                for w in writes {
+                    replies[w.slot] = Some(e.to_reply());
+                }
+            }
+        }
+    }
+}

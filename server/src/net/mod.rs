@@ -1,0 +1,3 @@
+//! The RESP listener and client connections.
+pub mod connection;
+pub mod listener;

@@ -1,0 +1,251 @@
+//! The node: configuration, the store, its regions and the slot routing table, server-wide
+//! counters, and INFO.
+
+use std::fmt::Write as _;
+
+use openraft::async_runtime::watch::WatchReceiver;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cmd::server::{field, REDIS_VERSION};
+use crate::config::Config;
+use crate::error::CmdError;
+use crate::raft::Region;
+use crate::store::keys::{key_slot, SLOTS};
+use crate::store::Engine;
+
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub connected_clients: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub proposals: AtomicU64,
+    pub proposed_commands: AtomicU64,
+    pub expired_keys: AtomicU64,
+}
+
+pub struct Node {
+    pub config: Config,
+    pub engine: Arc<Engine>,
+    /// Regions ordered by slot range; `route[slot]` is an index into it.
+    pub regions: Vec<Arc<Region>>,
+    route: Vec<u16>,
+    /// 40-hex node id, created once and kept in the data dir.
+    pub node_id: String,
+    /// 40-hex id of this process run.
+    pub run_id: String,
+    pub started: Instant,
+    pub stats: Stats,
+    next_client_id: AtomicU64,
+}
+
+fn random_hex40() -> String {
+    let mut s = String::with_capacity(40);
+    for _ in 0..5 {
+        let _ = write!(s, "{:08x}", rand::random::<u32>());
+    }
+    s
+}
+
+/// Reads the node id from `dir/node_id`, creating it on first start.
+fn load_node_id(dir: &Path) -> std::io::Result<String> {
+    let p = dir.join("node_id");
+    match std::fs::read_to_string(&p) {
+        Ok(s) if s.trim().len() == 40 => Ok(s.trim().to_string()),
+        _ => {
+            let id = random_hex40();
+            let tmp = dir.join("node_id.tmp");
+            std::fs::write(&tmp, &id)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &p)?;
+            Ok(id)
+        }
+    }
+}
+
+impl Node {
+    /// Opens the store and the standalone region (one single-voter group owning every slot).
+    pub async fn open_standalone(config: Config) -> anyhow::Result<Arc<Node>> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let node_id = load_node_id(&config.data_dir)?;
+        let engine = Engine::open(&config.data_dir.join("db"))?;
+        let addr = format!("{}:{}", config.bind, config.port);
+        let region = Region::open_standalone(engine.clone(), 1, (0, SLOTS as u32), 1, addr).await?;
+        Ok(Arc::new(Node {
+            config,
+            engine,
+            regions: vec![region],
+            route: vec![0; SLOTS],
+            node_id,
+            run_id: random_hex40(),
+            started: Instant::now(),
+            stats: Stats::default(),
+            next_client_id: AtomicU64::new(1),
+        }))
+    }
+
+    pub fn mode(&self) -> &'static str {
+        "standalone"
+    }
+
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn region_of_slot(&self, slot: u16) -> &Arc<Region> {
+        &self.regions[self.route[slot as usize] as usize]
+    }
+
+    /// The one region holding all `keys`, or CROSSSLOT when they span regions.
+    pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<&Arc<Region>, CmdError> {
+        let mut found: Option<u16> = None;
+        for k in keys {
+            let r = self.route[key_slot(k) as usize];
+            match found {
+                None => found = Some(r),
+                Some(f) if f != r => return Err(CmdError::CrossSlot),
+                _ => {}
+            }
+        }
+        Ok(&self.regions[found.unwrap_or(0) as usize])
+    }
+
+    pub fn auth_required(&self) -> bool {
+        self.config.requirepass.is_some()
+    }
+
+    /// Appends one INFO section (with its `# Title` header).
+    pub fn info_section(&self, name: &str, out: &mut String) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let up = self.started.elapsed().as_secs();
+        match name {
+            "server" => {
+                out.push_str("# Server\r\n");
+                field(out, "redis_version", REDIS_VERSION);
+                field(out, "redraft_version", env!("CARGO_PKG_VERSION"));
+                field(out, "redis_git_sha1", "00000000");
+                field(out, "redis_git_dirty", 0);
+                field(out, "redis_mode", self.mode());
+                field(out, "os", std::env::consts::OS);
+                field(out, "arch_bits", 64);
+                field(out, "multiplexing_api", "epoll");
+                field(out, "process_id", std::process::id());
+                field(out, "process_supervised", "no");
+                field(out, "run_id", &self.run_id);
+                field(out, "tcp_port", self.config.port);
+                field(out, "server_time_usec", now.as_micros());
+                field(out, "uptime_in_seconds", up);
+                field(out, "uptime_in_days", up / 86400);
+                field(out, "hz", 10);
+                field(out, "configured_hz", 10);
+                field(out, "executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+                field(out, "config_file", "");
+                field(out, "io_threads_active", 0);
+            }
+            "clients" => {
+                out.push_str("# Clients\r\n");
+                field(out, "connected_clients", self.stats.connected_clients.load(Ordering::Relaxed));
+                field(out, "cluster_connections", 0);
+                field(out, "maxclients", 10000);
+                field(out, "client_recent_max_input_buffer", 0);
+                field(out, "client_recent_max_output_buffer", 0);
+                field(out, "blocked_clients", 0);
+                field(out, "tracking_clients", 0);
+                field(out, "clients_in_timeout_table", 0);
+            }
+            "memory" => {
+                out.push_str("# Memory\r\n");
+                let rss = rss_bytes();
+                field(out, "used_memory", rss);
+                field(out, "used_memory_human", human(rss));
+                field(out, "used_memory_rss", rss);
+                field(out, "maxmemory", 0);
+                field(out, "maxmemory_policy", "noeviction");
+            }
+            "persistence" => {
+                out.push_str("# Persistence\r\n");
+                let io = &self.engine.io.stats;
+                field(out, "loading", 0);
+                field(out, "aof_enabled", 0);
+                field(out, "rdb_changes_since_last_save", 0);
+                field(out, "raft_wal_syncs", io.syncs.load(Ordering::Relaxed));
+                field(out, "raft_wal_synced_requests", io.synced_requests.load(Ordering::Relaxed));
+            }
+            "stats" => {
+                out.push_str("# Stats\r\n");
+                field(out, "total_connections_received", self.stats.connections_received.load(Ordering::Relaxed));
+                field(out, "total_commands_processed", self.stats.commands_processed.load(Ordering::Relaxed));
+                field(out, "expired_keys", self.stats.expired_keys.load(Ordering::Relaxed));
+                field(out, "raft_proposals", self.stats.proposals.load(Ordering::Relaxed));
+                field(out, "raft_proposed_commands", self.stats.proposed_commands.load(Ordering::Relaxed));
+            }
+            "replication" => {
+                out.push_str("# Replication\r\n");
+                field(out, "role", "master");
+                field(out, "connected_slaves", 0);
+                for r in &self.regions {
+                    let m = r.raft.metrics().borrow_watched().clone();
+                    let _ = write!(
+                        out,
+                        "raft_region{}:slots={}-{},term={},last_log={},applied={},leader={}\r\n",
+                        r.id,
+                        r.slots.0,
+                        r.slots.1 - 1,
+                        m.current_term,
+                        m.last_log_index.unwrap_or(0),
+                        m.last_applied.map(|l| l.index()).unwrap_or(0),
+                        m.current_leader.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+                    );
+                }
+            }
+            "cpu" => {
+                out.push_str("# CPU\r\n");
+                let (u, s) = cpu_times();
+                field(out, "used_cpu_sys", format!("{s:.6}"));
+                field(out, "used_cpu_user", format!("{u:.6}"));
+            }
+            "cluster" => {
+                out.push_str("# Cluster\r\n");
+                field(out, "cluster_enabled", 0);
+            }
+            "keyspace" => {
+                out.push_str("# Keyspace\r\n");
+                let (k, e) = self.engine.counts.total(0, SLOTS as u32);
+                if k > 0 {
+                    let _ = write!(out, "db0:keys={k},expires={e},avg_ttl=0\r\n");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn human(b: u64) -> String {
+    if b >= 1 << 30 {
+        format!("{:.2}G", b as f64 / (1u64 << 30) as f64)
+    } else if b >= 1 << 20 {
+        format!("{:.2}M", b as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{:.2}K", b as f64 / 1024.0)
+    }
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+fn cpu_times() -> (f64, f64) {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else { return (0.0, 0.0) };
+    let Some(rest) = s.rsplit_once(')').map(|(_, r)| r) else { return (0.0, 0.0) };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = 100.0;
+    let u = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    let s = f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    (u, s)
+}

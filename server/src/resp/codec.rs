@@ -1,0 +1,365 @@
+//! RESP request parser: multibulk and inline requests, with Redis's limits and error texts.
+//!
+//! Check-then-parse: `parse` never consumes a partial frame; it returns `Ok(None)` when more bytes
+//! are needed. Nothing is allocated from a length header: the argv vector grows with the
+//! arguments actually received, and a bulk is only sliced once all its bytes are in the buffer.
+
+use bytes::{Bytes, BytesMut};
+
+/// Longest inline request, and longest `*N`/`$N` header line, Redis accepts (PROTO_INLINE_MAX_SIZE).
+pub const INLINE_MAX: usize = 64 * 1024;
+/// Default `proto-max-bulk-len`.
+pub const DEFAULT_MAX_BULK: usize = 512 * 1024 * 1024;
+/// Redis's multibulk count limit (INT_MAX; checked after parsing).
+const MAX_MULTIBULK: i64 = i32::MAX as i64;
+/// An argv vector never reserves more than this up front, whatever the header says.
+const ARGV_PREALLOC: usize = 16;
+
+/// A protocol violation: the error is sent and the connection closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("invalid multibulk length")]
+    MultibulkLength,
+    #[error("invalid bulk length")]
+    BulkLength,
+    #[error("expected '$', got '{0}'")]
+    ExpectedDollar(char),
+    #[error("too big inline request")]
+    InlineTooBig,
+    #[error("too big mbulk count string")]
+    MbulkCountTooBig,
+    #[error("too big bulk count string")]
+    BulkCountTooBig,
+    #[error("unbalanced quotes in request")]
+    UnbalancedQuotes,
+    #[error("unauthenticated multibulk length")]
+    UnauthMultibulk,
+    #[error("unauthenticated bulk length")]
+    UnauthBulk,
+}
+
+impl ProtocolError {
+    /// The full RESP error line Redis sends before closing.
+    pub fn reply_text(&self) -> String {
+        format!("ERR Protocol error: {self}")
+    }
+}
+
+/// Per-connection parser limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bulk: usize,
+    /// Before AUTH (when a password is set): at most 10 arguments, bulks of at most 16 KB.
+    pub unauthenticated: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_bulk: DEFAULT_MAX_BULK, unauthenticated: false }
+    }
+}
+
+/// Parses one request from the front of `buf`. On success the request's bytes are split off
+/// `buf`; an empty argv (blank inline line, `*0`) is returned as `Some(vec![])`.
+pub fn parse(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf[0] == b'*' {
+        parse_multibulk(buf, limits)
+    } else {
+        parse_inline(buf)
+    }
+}
+
+/// Finds the end of a header line starting at `from`; returns the index of '\r'.
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let rel = memchr::memchr(b'\r', &buf[from..])?;
+    let pos = from + rel;
+    // Redis accepts the line once "\r" is seen and two more bytes may follow; require "\r\n"
+    // to be complete before using the line.
+    if pos + 1 < buf.len() {
+        Some(pos)
+    } else {
+        None
+    }
+}
+
+/// Redis's string2ll for header numbers: an optional '-' and digits, nothing else.
+fn parse_header_int(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn parse_multibulk(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let Some(eol) = find_crlf(buf, 0) else {
+        if buf.len() > INLINE_MAX {
+            return Err(ProtocolError::MbulkCountTooBig);
+        }
+        return Ok(None);
+    };
+    let count = parse_header_int(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
+    if count > MAX_MULTIBULK {
+        return Err(ProtocolError::MultibulkLength);
+    }
+    if limits.unauthenticated && count > 10 {
+        return Err(ProtocolError::UnauthMultibulk);
+    }
+    let mut pos = eol + 2;
+    if count <= 0 {
+        let _ = buf.split_to(pos);
+        return Ok(Some(Vec::new()));
+    }
+    let count = count as usize;
+    // First pass: check that the whole frame is present, without allocating.
+    let mut spans: [(usize, usize); ARGV_PREALLOC] = [(0, 0); ARGV_PREALLOC];
+    let mut more_spans: Vec<(usize, usize)> = Vec::new();
+    for i in 0..count {
+        if pos >= buf.len() {
+            return Ok(None);
+        }
+        if buf[pos] != b'$' {
+            return Err(ProtocolError::ExpectedDollar(buf[pos] as char));
+        }
+        let Some(eol) = find_crlf(buf, pos) else {
+            if buf.len() - pos > INLINE_MAX {
+                return Err(ProtocolError::BulkCountTooBig);
+            }
+            return Ok(None);
+        };
+        let len = parse_header_int(&buf[pos + 1..eol]).ok_or(ProtocolError::BulkLength)?;
+        if len < 0 || len as u64 > limits.max_bulk as u64 {
+            return Err(ProtocolError::BulkLength);
+        }
+        if limits.unauthenticated && len > 16384 {
+            return Err(ProtocolError::UnauthBulk);
+        }
+        let start = eol + 2;
+        let end = start + len as usize;
+        if end + 2 > buf.len() {
+            return Ok(None);
+        }
+        if i < ARGV_PREALLOC {
+            spans[i] = (start, end);
+        } else {
+            more_spans.push((start, end));
+        }
+        pos = end + 2;
+    }
+    let frame = buf.split_to(pos).freeze();
+    let mut argv = Vec::with_capacity(count.min(ARGV_PREALLOC) + more_spans.len());
+    for &(s, e) in spans.iter().take(count.min(ARGV_PREALLOC)).chain(more_spans.iter()) {
+        argv.push(frame.slice(s..e));
+    }
+    Ok(Some(argv))
+}
+
+fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        if buf.len() > INLINE_MAX {
+            return Err(ProtocolError::InlineTooBig);
+        }
+        return Ok(None);
+    };
+    let line = buf.split_to(nl + 1);
+    let mut end = nl;
+    if end > 0 && line[end - 1] == b'\r' {
+        end -= 1;
+    }
+    split_args(&line[..end]).map(Some).ok_or(ProtocolError::UnbalancedQuotes)
+}
+
+/// Redis's sdssplitargs: whitespace-separated words, "double quotes" with C escapes and
+/// \xHH, 'single quotes' with \' only. A closing quote must be followed by a space or the end.
+pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = line.len();
+    loop {
+        while i < n && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= n {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        let mut inq = false;
+        let mut insq = false;
+        loop {
+            if inq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' && is_hex(line[i + 2]) && is_hex(line[i + 3]) {
+                    cur.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+                    i += 3;
+                } else if c == b'\\' && i + 1 < n {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if insq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                if i >= n {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b'"' => inq = true,
+                    b'\'' => insq = true,
+                    c => cur.push(c),
+                }
+            }
+            i += 1;
+        }
+        out.push(Bytes::from(cur));
+    }
+}
+
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+fn hex(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(input: &[u8]) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let mut b = BytesMut::from(input);
+        parse(&mut b, Limits::default())
+    }
+
+    fn argv(items: &[&str]) -> Vec<Bytes> {
+        items.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+    }
+
+    #[test]
+    fn multibulk_complete_and_consumed() {
+        let mut b = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n"[..]);
+        assert_eq!(parse(&mut b, Limits::default()).unwrap(), Some(argv(&["GET", "k"])));
+        assert_eq!(parse(&mut b, Limits::default()).unwrap(), Some(argv(&["PING"])));
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn split_input_at_every_byte_is_incomplete_until_the_end() {
+        let frame = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\n";
+        for cut in 0..frame.len() {
+            let mut b = BytesMut::from(&frame[..cut]);
+            assert_eq!(parse(&mut b, Limits::default()).unwrap(), None, "cut at {cut}");
+            assert_eq!(b.len(), cut, "partial input must not be consumed");
+        }
+        assert_eq!(p(frame).unwrap(), Some(argv(&["SET", "key", "va\r\nl"])));
+    }
+
+    #[test]
+    fn huge_multibulk_count_is_rejected_without_allocating() {
+        assert_eq!(p(b"*3000000000\r\n"), Err(ProtocolError::MultibulkLength));
+        // A big but legal count waits for data; nothing is reserved for it.
+        assert_eq!(p(b"*2000000000\r\n$1\r\na\r\n").unwrap(), None);
+    }
+
+    #[test]
+    fn bad_bulk_lengths() {
+        assert_eq!(p(b"*1\r\n$-10\r\n"), Err(ProtocolError::BulkLength));
+        assert_eq!(p(b"*1\r\n$abc\r\n"), Err(ProtocolError::BulkLength));
+        assert_eq!(p(b"*1\r\n$2000000000\r\n"), Err(ProtocolError::BulkLength));
+        assert_eq!(p(b"*x\r\n"), Err(ProtocolError::MultibulkLength));
+    }
+
+    #[test]
+    fn expected_dollar() {
+        let e = p(b"*1\r\nfoo\r\n").unwrap_err();
+        assert_eq!(e.reply_text(), "ERR Protocol error: expected '$', got 'f'");
+    }
+
+    #[test]
+    fn zero_and_negative_counts_are_empty_requests() {
+        assert_eq!(p(b"*0\r\n").unwrap(), Some(vec![]));
+        assert_eq!(p(b"*-1\r\n").unwrap(), Some(vec![]));
+    }
+
+    #[test]
+    fn oversized_headers_and_inline() {
+        let mut big = vec![b'*'];
+        big.extend(std::iter::repeat_n(b'1', INLINE_MAX + 1));
+        assert_eq!(p(&big), Err(ProtocolError::MbulkCountTooBig));
+        let mut inline = vec![b'a'; INLINE_MAX + 1];
+        assert_eq!(p(&inline), Err(ProtocolError::InlineTooBig));
+        inline.truncate(100);
+        assert_eq!(p(&inline).unwrap(), None);
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let lim = Limits { unauthenticated: true, ..Limits::default() };
+        let mut b = BytesMut::from(&b"*11\r\n"[..]);
+        assert_eq!(parse(&mut b, lim), Err(ProtocolError::UnauthMultibulk));
+        let mut b = BytesMut::from(&b"*1\r\n$16385\r\n"[..]);
+        assert_eq!(parse(&mut b, lim), Err(ProtocolError::UnauthBulk));
+    }
+
+    #[test]
+    fn inline_requests() {
+        assert_eq!(p(b"PING\r\n").unwrap(), Some(argv(&["PING"])));
+        assert_eq!(p(b"set k  v\n").unwrap(), Some(argv(&["set", "k", "v"])));
+        assert_eq!(p(b"\r\n").unwrap(), Some(vec![]));
+        assert_eq!(p(b"set \"a b\" 'c\\'d'\r\n").unwrap(), Some(argv(&["set", "a b", "c'd"])));
+        assert_eq!(p(b"set \"\\x41\\n\" x\r\n").unwrap(), Some(argv(&["set", "A\n", "x"])));
+        assert_eq!(p(b"set \"k v\r\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(p(b"set \"k\"v\r\n"), Err(ProtocolError::UnbalancedQuotes));
+        assert_eq!(p(b"PING").unwrap(), None);
+    }
+}

@@ -1,0 +1,209 @@
+//! Replies and their RESP2 / RESP3 encodings.
+//!
+//! Handlers build a `Reply` once; the connection encodes it in the protocol it negotiated
+//! (HELLO 2|3). RESP3-only types degrade the way Redis degrades them for RESP2 clients.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+text` (status).
+    Status(&'static str),
+    /// `+text` built at run time.
+    StatusOwned(String),
+    /// `-text`; the text includes the error code (`ERR ...`, `WRONGTYPE ...`).
+    Error(String),
+    Int(i64),
+    Bulk(Bytes),
+    /// Null bulk (`$-1` in RESP2, `_` in RESP3).
+    Nil,
+    /// Null array (`*-1` in RESP2, `_` in RESP3).
+    NilArray,
+    Array(Vec<Reply>),
+    /// A map in RESP3, a flat array in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// A set in RESP3, an array in RESP2.
+    Set(Vec<Reply>),
+    /// A double in RESP3, a bulk string in RESP2.
+    Double(f64),
+    /// A boolean in RESP3, the integer 1 or 0 in RESP2.
+    Bool(bool),
+    /// A verbatim string (`=len\r\ntxt:...`) in RESP3, a bulk string in RESP2.
+    Verbatim(Bytes),
+}
+
+impl Reply {
+    pub const OK: Reply = Reply::Status("OK");
+
+    pub fn bulk(b: impl Into<Bytes>) -> Reply {
+        Reply::Bulk(b.into())
+    }
+
+    pub fn opt_bulk(b: Option<Bytes>) -> Reply {
+        b.map(Reply::Bulk).unwrap_or(Reply::Nil)
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// Appends the encoding of `self` for protocol version `proto` (2 or 3).
+    pub fn encode(&self, proto: u8, out: &mut BytesMut) {
+        match self {
+            Reply::Status(s) => line(out, b'+', s.as_bytes()),
+            Reply::StatusOwned(s) => line(out, b'+', s.as_bytes()),
+            Reply::Error(e) => line(out, b'-', sanitize(e).as_bytes()),
+            Reply::Int(i) => {
+                out.put_u8(b':');
+                put_int(out, *i);
+                out.put_slice(b"\r\n");
+            }
+            Reply::Bulk(b) => bulk(out, b),
+            Reply::Nil => out.put_slice(if proto >= 3 { b"_\r\n" } else { b"$-1\r\n" }),
+            Reply::NilArray => out.put_slice(if proto >= 3 { b"_\r\n" } else { b"*-1\r\n" }),
+            Reply::Array(items) => {
+                header(out, b'*', items.len());
+                for r in items {
+                    r.encode(proto, out);
+                }
+            }
+            Reply::Set(items) => {
+                header(out, if proto >= 3 { b'~' } else { b'*' }, items.len());
+                for r in items {
+                    r.encode(proto, out);
+                }
+            }
+            Reply::Map(pairs) => {
+                if proto >= 3 {
+                    header(out, b'%', pairs.len());
+                } else {
+                    header(out, b'*', pairs.len() * 2);
+                }
+                for (k, v) in pairs {
+                    k.encode(proto, out);
+                    v.encode(proto, out);
+                }
+            }
+            Reply::Double(d) => {
+                let s = format_double(*d);
+                if proto >= 3 {
+                    line(out, b',', s.as_bytes());
+                } else {
+                    bulk(out, s.as_bytes());
+                }
+            }
+            Reply::Bool(b) => {
+                if proto >= 3 {
+                    out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" });
+                } else {
+                    out.put_slice(if *b { b":1\r\n" } else { b":0\r\n" });
+                }
+            }
+            Reply::Verbatim(b) => {
+                if proto >= 3 {
+                    header(out, b'=', b.len() + 4);
+                    out.put_slice(b"txt:");
+                    out.put_slice(b);
+                    out.put_slice(b"\r\n");
+                } else {
+                    bulk(out, b);
+                }
+            }
+        }
+    }
+}
+
+/// Error and status lines must not contain CR or LF (Redis replaces them with spaces).
+fn sanitize(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(['\r', '\n']) {
+        s.replace(['\r', '\n'], " ").into()
+    } else {
+        s.into()
+    }
+}
+
+fn line(out: &mut BytesMut, prefix: u8, s: &[u8]) {
+    out.reserve(s.len() + 3);
+    out.put_u8(prefix);
+    out.put_slice(s);
+    out.put_slice(b"\r\n");
+}
+
+fn header(out: &mut BytesMut, prefix: u8, n: usize) {
+    out.put_u8(prefix);
+    put_int(out, n as i64);
+    out.put_slice(b"\r\n");
+}
+
+fn bulk(out: &mut BytesMut, b: &[u8]) {
+    out.reserve(b.len() + 16);
+    header(out, b'$', b.len());
+    out.put_slice(b);
+    out.put_slice(b"\r\n");
+}
+
+fn put_int(out: &mut BytesMut, i: i64) {
+    let mut buf = itoa::Buffer::new();
+    out.put_slice(buf.format(i).as_bytes());
+}
+
+/// Redis's double reply format: `inf`, `-inf`, `nan`, else the shortest repr that round-trips
+/// ("%.17g" trimmed), e.g. `1`, `1.5`, `0.1`.
+pub fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        "nan".into()
+    } else if d.is_infinite() {
+        if d > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
+    } else if d == d.trunc() && d.abs() < 1e17 {
+        format!("{}", d as i64)
+    } else {
+        let s = format!("{d}");
+        if s.len() > 24 {
+            format!("{d:e}")
+        } else {
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(r: &Reply, proto: u8) -> String {
+        let mut b = BytesMut::new();
+        r.encode(proto, &mut b);
+        String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn resp2_and_resp3_encodings() {
+        assert_eq!(enc(&Reply::OK, 2), "+OK\r\n");
+        assert_eq!(enc(&Reply::Nil, 2), "$-1\r\n");
+        assert_eq!(enc(&Reply::Nil, 3), "_\r\n");
+        assert_eq!(enc(&Reply::NilArray, 2), "*-1\r\n");
+        assert_eq!(enc(&Reply::Int(-5), 3), ":-5\r\n");
+        assert_eq!(enc(&Reply::bulk("ab"), 2), "$2\r\nab\r\n");
+        let m = Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1))]);
+        assert_eq!(enc(&m, 2), "*2\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(enc(&m, 3), "%1\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(enc(&Reply::Double(1.5), 3), ",1.5\r\n");
+        assert_eq!(enc(&Reply::Double(1.5), 2), "$3\r\n1.5\r\n");
+        assert_eq!(enc(&Reply::Bool(true), 2), ":1\r\n");
+        assert_eq!(enc(&Reply::Verbatim(Bytes::from_static(b"x")), 3), "=5\r\ntxt:x\r\n");
+        assert_eq!(enc(&Reply::Error("ERR a\r\nb".into()), 2), "-ERR a  b\r\n");
+    }
+
+    #[test]
+    fn doubles_like_redis() {
+        assert_eq!(format_double(1.0), "1");
+        assert_eq!(format_double(0.1), "0.1");
+        assert_eq!(format_double(f64::INFINITY), "inf");
+        assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
+        assert_eq!(format_double(-2.5), "-2.5");
+    }
+}

@@ -1,0 +1,150 @@
+//! The node's one RocksDB: column families, the group-commit IO thread, Raft log storage,
+//! the region state machine and the typed read/write views commands use.
+
+pub mod apply;
+pub mod io;
+pub mod keys;
+pub mod log;
+pub mod read;
+pub mod sm;
+pub mod value;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, DB};
+
+pub use value::{DataType, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    #[error("unsupported on-disk format version {0} (this build reads {1})")]
+    FormatVersion(u32, u32),
+    #[error("io thread stopped")]
+    IoStopped,
+}
+
+impl From<StoreError> for std::io::Error {
+    fn from(e: StoreError) -> Self {
+        std::io::Error::other(e.to_string())
+    }
+}
+
+/// Per-slot key and expiring-key counts, mirrored from the `meta` CF after every apply.
+pub struct SlotCounts {
+    keys: Vec<AtomicU64>,
+    expires: Vec<AtomicU64>,
+}
+
+impl SlotCounts {
+    fn new() -> SlotCounts {
+        SlotCounts {
+            keys: (0..keys::SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            expires: (0..keys::SLOTS).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    pub fn get(&self, slot: u16) -> (u64, u64) {
+        (self.keys[slot as usize].load(Ordering::Relaxed), self.expires[slot as usize].load(Ordering::Relaxed))
+    }
+
+    pub fn set(&self, slot: u16, keys: u64, expires: u64) {
+        self.keys[slot as usize].store(keys, Ordering::Relaxed);
+        self.expires[slot as usize].store(expires, Ordering::Relaxed);
+    }
+
+    /// Totals over `[from, to)`.
+    pub fn total(&self, from: u16, to: u32) -> (u64, u64) {
+        let (mut k, mut e) = (0, 0);
+        for s in from as u32..to {
+            let (a, b) = self.get(s as u16);
+            k += a;
+            e += b;
+        }
+        (k, e)
+    }
+}
+
+pub fn encode_counts(keys: u64, expires: u64) -> [u8; 16] {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&keys.to_be_bytes());
+    v[8..].copy_from_slice(&expires.to_be_bytes());
+    v
+}
+
+fn decode_counts(v: &[u8]) -> (u64, u64) {
+    if v.len() != 16 {
+        return (0, 0);
+    }
+    (u64::from_be_bytes(v[..8].try_into().unwrap()), u64::from_be_bytes(v[8..].try_into().unwrap()))
+}
+
+/// The opened store: the DB, the IO thread, and the in-memory mirrors of `meta`.
+pub struct Engine {
+    pub db: DB,
+    pub io: io::IoHandle,
+    pub counts: SlotCounts,
+}
+
+impl Engine {
+    pub fn open(dir: &Path) -> Result<Arc<Engine>, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(format!("create {}: {e}", dir.display())))?;
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // Writes land in the WAL buffer; the IO thread makes them durable with one
+        // `flush_wal(sync)` per group of appends (see io.rs).
+        opts.set_manual_wal_flush(true);
+        opts.set_max_background_jobs(2);
+        opts.set_bytes_per_sync(1 << 20);
+        opts.set_keep_log_file_num(4);
+        opts.set_recycle_log_file_num(4);
+        let cfs = keys::ALL_CFS.iter().map(|name| {
+            let mut o = Options::default();
+            o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            if *name == keys::CF_RAFT_LOG {
+                // Log entries are written once, read soon, deleted in ranges: keep them unsplit.
+                o.set_compression_type(rocksdb::DBCompressionType::None);
+            }
+            ColumnFamilyDescriptor::new(*name, o)
+        });
+        let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        let db_ref = &db;
+        let meta = db_ref.cf_handle(keys::CF_META).expect("meta cf");
+        match db.get_cf(meta, keys::FORMAT_VERSION_KEY)? {
+            None => {
+                db.put_cf(meta, keys::FORMAT_VERSION_KEY, keys::FORMAT_VERSION.to_be_bytes())?;
+                db.flush_wal(true)?;
+            }
+            Some(v) => {
+                let ver =
+                    u32::from_be_bytes(v.as_slice().try_into().map_err(|_| StoreError::Corrupt("format".into()))?);
+                if ver != keys::FORMAT_VERSION {
+                    return Err(StoreError::FormatVersion(ver, keys::FORMAT_VERSION));
+                }
+            }
+        }
+        let counts = SlotCounts::new();
+        let (start, end) = keys::slot_count_range(0, keys::SLOTS as u32);
+        let mut ro = rocksdb::ReadOptions::default();
+        ro.set_iterate_upper_bound(end);
+        let it = db.iterator_cf_opt(meta, ro, rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward));
+        for item in it {
+            let (k, v) = item?;
+            let slot = u16::from_be_bytes([k[1], k[2]]);
+            let (a, b) = decode_counts(&v);
+            counts.set(slot, a, b);
+        }
+        let engine = Arc::new_cyclic(|weak| Engine { db, io: io::IoHandle::start(weak.clone()), counts });
+        Ok(engine)
+    }
+
+    pub fn cf(&self, name: &str) -> &ColumnFamily {
+        self.db.cf_handle(name).expect("column family exists: created at open")
+    }
+}
