@@ -16,9 +16,13 @@ fn statuses(items: &[&'static str]) -> Reply {
     Reply::Set(items.iter().map(|s| Reply::Status(s)).collect())
 }
 
+fn bulks(items: &[&'static str]) -> Reply {
+    Reply::Set(items.iter().map(|s| b(s)).collect())
+}
+
 fn key_specs(c: &CommandSpec) -> Reply {
     if c.first_key <= 0 {
-        return Reply::Array(vec![]);
+        return Reply::Set(vec![]);
     }
     let lastkey = if c.last_key < 0 { c.last_key } else { c.last_key - c.first_key };
     let mut spec = Vec::new();
@@ -47,7 +51,7 @@ fn key_specs(c: &CommandSpec) -> Reply {
             ),
         ]),
     ));
-    Reply::Array(vec![Reply::Map(spec)])
+    Reply::Set(vec![Reply::Map(spec)])
 }
 
 /// The 10-element COMMAND INFO entry of a command.
@@ -60,9 +64,9 @@ fn entry(c: &CommandSpec) -> Reply {
         Reply::Int(c.last_key as i64),
         Reply::Int(c.step as i64),
         statuses(c.acl),
-        statuses(c.tips),
+        bulks(c.tips),
         key_specs(c),
-        Reply::Array(c.subcommands().into_iter().map(entry).collect()),
+        Reply::Set(c.subcommands().into_iter().map(entry).collect()),
     ])
 }
 
@@ -103,7 +107,7 @@ pub fn info(_ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     if argv.len() == 2 {
         return Ok(Reply::Array(table::top_level().map(entry).collect()));
     }
-    Ok(Reply::Array(argv[2..].iter().map(|n| find(n).map(entry).unwrap_or(Reply::NilArray)).collect()))
+    Ok(Reply::Array(argv[2..].iter().map(|n| find(n).map(entry).unwrap_or(Reply::Nil)).collect()))
 }
 
 pub fn docs(_ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {

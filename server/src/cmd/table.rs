@@ -884,7 +884,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
     nokey(
         "command|getkeys",
-        -3,
+        -4,
         &["loading", "stale"],
         SLOW_CONN,
         NONE,

@@ -25,11 +25,13 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, mut shutdown: watch::Re
                 };
                 let local = stream.local_addr().unwrap_or(peer);
                 let node = node.clone();
+                // Ids are given in accept order, like Redis.
+                let id = node.next_client_id();
                 let mut stop = conn_stop.clone();
                 tokio::spawn(async move {
                     node.stats.connections_received.fetch_add(1, Ordering::Relaxed);
                     node.stats.connected_clients.fetch_add(1, Ordering::Relaxed);
-                    let session = Session::new(node.next_client_id(), peer, local, node.auth_required());
+                    let session = Session::new(id, peer, local, node.auth_required());
                     tokio::select! {
                         _ = connection::serve(&node, stream, session) => {}
                         _ = stop.wait_for(|s| *s) => {}
