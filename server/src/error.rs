@@ -41,8 +41,6 @@ pub enum CmdError {
     UnsupportedOption(String),
     #[error("ERR DB index is out of range")]
     DbIndexOutOfRange,
-    #[error("ERR SELECT is not allowed in cluster mode")]
-    SelectInCluster,
     #[error("NOAUTH Authentication required.")]
     NoAuth,
     #[error("WRONGPASS invalid username-password pair or user is disabled.")]
@@ -61,14 +59,10 @@ pub enum CmdError {
     InvalidCommandSpecified,
     #[error("ERR The command has no key arguments")]
     NoKeyArguments,
-    #[error("ERR Invalid arguments specified for command")]
-    InvalidArgsForCommand,
     #[error("CROSSSLOT Keys in request don't hash to the same slot")]
     CrossSlot,
     #[error("TRYAGAIN {0}")]
     TryAgain(String),
-    #[error("CLUSTERDOWN {0}")]
-    ClusterDown(String),
     /// A write was proposed but its outcome is unknown (leadership lost or the node stopped after
     /// the proposal). Never mapped to MOVED/TRYAGAIN: a client retry could apply it twice.
     #[error("UNCERTAIN the write was proposed but its outcome is unknown: {0}")]

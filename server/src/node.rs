@@ -94,10 +94,6 @@ impl Node {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn region_of_slot(&self, slot: u16) -> &Arc<Region> {
-        &self.regions[self.route[slot as usize] as usize]
-    }
-
     /// The one region holding all `keys`, or CROSSSLOT when they span regions.
     pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<&Arc<Region>, CmdError> {
         let mut found: Option<u16> = None;

@@ -74,7 +74,7 @@ pub fn prepare_expire(argv: &[Bytes], now: u64) -> CmdResult<Vec<Bytes>> {
     let mut when = int_arg(&argv[2])?;
     let invalid = || CmdError::InvalidExpire(name.clone());
     if name == "expire" || name == "expireat" {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(invalid());
         }
         when *= 1000;

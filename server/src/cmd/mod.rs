@@ -8,9 +8,6 @@ pub mod server;
 pub mod string;
 pub mod table;
 
-use std::net::SocketAddr;
-use std::time::Instant;
-
 use bytes::Bytes;
 
 use crate::node::Node;
@@ -26,14 +23,11 @@ pub struct Session {
     pub authenticated: bool,
     /// Close the connection once the pending replies are written (QUIT).
     pub close: bool,
-    pub peer: SocketAddr,
-    pub local: SocketAddr,
-    pub created: Instant,
     pub last_cmd: &'static str,
 }
 
 impl Session {
-    pub fn new(id: u64, peer: SocketAddr, local: SocketAddr, auth_required: bool) -> Session {
+    pub fn new(id: u64, auth_required: bool) -> Session {
         Session {
             id,
             name: None,
@@ -42,9 +36,6 @@ impl Session {
             proto: 2,
             authenticated: !auth_required,
             close: false,
-            peer,
-            local,
-            created: Instant::now(),
             last_cmd: "NULL",
         }
     }

@@ -185,7 +185,7 @@ pub fn setnx(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn prepare_mset(argv: &[Bytes], _now: u64) -> CmdResult<Vec<Bytes>> {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity(lower(&argv[0])));
     }
     Ok(argv.to_vec())

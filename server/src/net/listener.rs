@@ -16,14 +16,13 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, mut shutdown: watch::Re
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
+                let (stream, _peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         tracing::warn!("accept: {e}");
                         continue;
                     }
                 };
-                let local = stream.local_addr().unwrap_or(peer);
                 let node = node.clone();
                 // Ids are given in accept order, like Redis.
                 let id = node.next_client_id();
@@ -31,7 +30,7 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, mut shutdown: watch::Re
                 tokio::spawn(async move {
                     node.stats.connections_received.fetch_add(1, Ordering::Relaxed);
                     node.stats.connected_clients.fetch_add(1, Ordering::Relaxed);
-                    let session = Session::new(id, peer, local, node.auth_required());
+                    let session = Session::new(id, node.auth_required());
                     tokio::select! {
                         _ = connection::serve(&node, stream, session) => {}
                         _ = stop.wait_for(|s| *s) => {}

@@ -152,10 +152,9 @@ fn parse_multibulk(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Byte
         if end + 2 > buf.len() {
             return Ok(None);
         }
-        if i < ARGV_PREALLOC {
-            spans[i] = (start, end);
-        } else {
-            more_spans.push((start, end));
+        match spans.get_mut(i) {
+            Some(span) => *span = (start, end),
+            None => more_spans.push((start, end)),
         }
         pos = end + 2;
     }

@@ -22,14 +22,12 @@ pub struct ApplyCtx<'a> {
     deltas: HashMap<u16, (i64, i64)>,
     /// The leader's clock when it proposed the entry: every expiry decision uses it.
     pub now_ms: u64,
-    /// The entry's log index; with the command's position, a unique collection version.
-    pub index: u64,
     /// The slots `[from, to)` of the region being applied.
     pub slots: (u16, u32),
 }
 
 impl<'a> ApplyCtx<'a> {
-    pub fn new(engine: &'a Engine, slots: (u16, u32), now_ms: u64, index: u64) -> ApplyCtx<'a> {
+    pub fn new(engine: &'a Engine, slots: (u16, u32), now_ms: u64) -> ApplyCtx<'a> {
         ApplyCtx {
             engine,
             batch: WriteBatch::default(),
@@ -37,7 +35,6 @@ impl<'a> ApplyCtx<'a> {
             dropped: Vec::new(),
             deltas: HashMap::new(),
             now_ms,
-            index,
             slots,
         }
     }

@@ -49,26 +49,12 @@ pub fn slot_range_end(to: u32) -> Vec<u8> {
     }
 }
 
-/// `subkeys` CF prefix of one version of a collection: `slot | keylen u32 | key | version`.
-pub fn subkey_prefix(slot: u16, key: &[u8], version: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + 4 + key.len() + 8);
-    k.extend_from_slice(&slot.to_be_bytes());
-    k.extend_from_slice(&(key.len() as u32).to_be_bytes());
-    k.extend_from_slice(key);
-    k.extend_from_slice(&version.to_be_bytes());
-    k
-}
-
 /// `raft_log` CF key.
 pub fn raft_log_key(region: u64, index: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
     k[..8].copy_from_slice(&region.to_be_bytes());
     k[8..].copy_from_slice(&index.to_be_bytes());
     k
-}
-
-pub fn raft_log_index(k: &[u8]) -> u64 {
-    u64::from_be_bytes(k[8..16].try_into().expect("raft log key is 16 bytes"))
 }
 
 /// `raft_state` CF entries of a region.
@@ -150,16 +136,6 @@ mod tests {
     fn raft_log_keys_order_by_region_then_index() {
         assert!(raft_log_key(1, u64::MAX) < raft_log_key(2, 0));
         assert!(raft_log_key(1, 255) < raft_log_key(1, 256));
-        assert_eq!(raft_log_index(&raft_log_key(9, 1234)), 1234);
-    }
-
-    #[test]
-    fn subkey_prefixes_do_not_overlap_between_keys() {
-        // "a" + version and "ab" + version must not be prefixes of one another.
-        let a = subkey_prefix(0, b"a", 1);
-        let ab = subkey_prefix(0, b"ab", 1);
-        assert!(!ab.starts_with(&a));
-        assert!(!a.starts_with(&ab));
     }
 
     #[test]

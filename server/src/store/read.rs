@@ -27,8 +27,4 @@ impl<'a> ReadCtx<'a> {
         }
         Ok(Some(Value::decode(&raw)?))
     }
-
-    pub fn engine(&self) -> &Engine {
-        self.engine
-    }
 }

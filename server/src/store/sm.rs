@@ -139,15 +139,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let log_id = entry.log_id;
             let (replies, ctx) = match &entry.payload {
                 EntryPayload::Normal(p) => {
-                    let mut ctx = ApplyCtx::new(&engine, self.slots, p.0.now_ms, log_id.index());
+                    let mut ctx = ApplyCtx::new(&engine, self.slots, p.0.now_ms);
                     let replies = self.apply_batch(&mut ctx, &p.0);
                     (replies, ctx)
                 }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(log_id), m.clone());
-                    (Vec::new(), ApplyCtx::new(&engine, self.slots, 0, log_id.index()))
+                    (Vec::new(), ApplyCtx::new(&engine, self.slots, 0))
                 }
-                EntryPayload::Blank => (Vec::new(), ApplyCtx::new(&engine, self.slots, 0, log_id.index())),
+                EntryPayload::Blank => (Vec::new(), ApplyCtx::new(&engine, self.slots, 0)),
             };
             self.applied = Some(log_id);
             let record = self.applied_record();
