@@ -22,6 +22,9 @@ pub struct Config {
     /// Largest bulk string a client may send (proto-max-bulk-len).
     #[arg(long, default_value_t = 512 * 1024 * 1024)]
     pub proto_max_bulk_len: usize,
+    /// A client whose unparsed input exceeds this many bytes is disconnected.
+    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    pub client_query_buffer_limit: usize,
     /// How often the active expiry task looks for expired keys, in ms.
     #[arg(long, default_value_t = 100)]
     pub active_expire_interval_ms: u64,

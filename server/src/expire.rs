@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rocksdb::{Direction, IteratorMode, ReadOptions};
+use rocksdb::ReadOptions;
 use tokio::sync::watch;
 
 use crate::net::connection::now_ms;
@@ -40,8 +40,9 @@ pub fn spawn(node: Arc<Node>, shutdown: watch::Receiver<bool>) {
                 if expires == 0 {
                     continue;
                 }
-                // Keep sweeping without sleeping while full batches of expired keys turn up.
-                loop {
+                // Keep sweeping without sleeping while full batches of expired keys turn up, as
+                // long as this node leads and proposals succeed.
+                while region.raft.is_leader() && !*stop.borrow() {
                     let r = region.clone();
                     let from = std::mem::take(&mut cursor);
                     let scan = tokio::task::spawn_blocking(move || scan_expired(&r, from)).await;
@@ -54,8 +55,15 @@ pub fn spawn(node: Arc<Node>, shutdown: watch::Receiver<bool>) {
                             now_ms: now_ms(),
                             commands: vec![pb::Command { kind: pb::command::Kind::ExpireSweep as i32, argv: expired }],
                         };
-                        if region.propose(batch).await.is_ok() {
-                            node.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
+                        match region.propose(batch).await {
+                            Ok(_) => {
+                                node.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                // Back off until the next tick (leader change, storage error).
+                                tracing::debug!("active expiry: {e}");
+                                break;
+                            }
                         }
                     }
                     if !full {
@@ -74,21 +82,25 @@ fn scan_expired(region: &Region, from: Vec<u8>) -> (Vec<Bytes>, Vec<u8>) {
     let now = now_ms();
     let mut ro = ReadOptions::default();
     ro.set_iterate_upper_bound(keys::slot_range_end(region.slots.1));
-    let it = engine.db.iterator_cf_opt(engine.cf(keys::CF_METADATA), ro, IteratorMode::From(&from, Direction::Forward));
+    // A background scan must not evict the working set from the block cache.
+    ro.fill_cache(false);
+    // The raw iterator lends key and value without copying: only the 8 expiry bytes are read.
+    let mut it = engine.db.raw_iterator_cf_opt(engine.cf(keys::CF_METADATA), ro);
+    it.seek(&from);
     let mut expired = Vec::new();
     let mut seen = 0;
-    for item in it {
-        let Ok((k, v)) = item else { break };
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
         seen += 1;
-        let exp = Value::raw_expire_ms(&v);
+        let exp = Value::raw_expire_ms(v);
         if exp != 0 && exp <= now {
-            expired.push(Bytes::copy_from_slice(keys::split_data_key(&k).1));
+            expired.push(Bytes::copy_from_slice(keys::split_data_key(k).1));
         }
         if seen >= SCAN_PER_STEP || expired.len() >= MAX_KEYS_PER_ENTRY {
             let mut next = k.to_vec();
             next.push(0);
             return (expired, next);
         }
+        it.next();
     }
     (expired, keys::slot_range_start(region.slots.0))
 }

@@ -58,11 +58,12 @@ def no_retry():
 class RedraftServer:
     """One RedRaft process on a fixed data dir; can be stopped, killed and restarted."""
 
-    def __init__(self, data_dir, log_path, requirepass=None, port=None):
+    def __init__(self, data_dir, log_path, requirepass=None, port=None, extra_args=()):
         self.binary = _redraft_bin()
         self.data_dir = data_dir
         self.log_path = log_path
         self.requirepass = requirepass
+        self.extra_args = list(extra_args)
         self.port = port or free_port()
         self.proc = None
         self.starts = 0
@@ -77,7 +78,7 @@ class RedraftServer:
              "--data-dir", self.data_dir]
         if self.requirepass is not None:
             a += ["--requirepass", self.requirepass]
-        return a
+        return a + self.extra_args
 
     def _log_line(self, text):
         with open(self.log_path, "a", encoding="utf-8") as f:
@@ -212,7 +213,7 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def new_server(workdir, name, requirepass=None, owner=None):
+def new_server(workdir, name, requirepass=None, owner=None, extra_args=()):
     """A started server with its own data dir under workdir/<name>/."""
     safe = "".join(c if c.isalnum() else "_" for c in name)[:80]
     base = os.path.join(workdir, safe)
@@ -222,7 +223,7 @@ def new_server(workdir, name, requirepass=None, owner=None):
     base += f"_{n}" if n else ""
     os.makedirs(os.path.join(base, "data"))
     srv = RedraftServer(os.path.join(base, "data"), os.path.join(base, "server.log"),
-                        requirepass=requirepass)
+                        requirepass=requirepass, extra_args=extra_args)
     srv.owner = owner
     srv.start()
     return srv
@@ -234,9 +235,9 @@ def make_server(workdir, request):
     SIGTERM and must exit 0."""
     made = []
 
-    def make(requirepass=None):
+    def make(requirepass=None, extra_args=()):
         srv = new_server(workdir, request.node.name, requirepass=requirepass,
-                         owner=request.node.nodeid)
+                         owner=request.node.nodeid, extra_args=extra_args)
         made.append(srv)
         return srv
 

@@ -470,3 +470,70 @@ def test_redis_py_without_password(auth_server, protocol, message):
         c.ping()
     assert str(ei.value) == message
     c.close()
+
+
+# --------------------------------------------------------------- regressions from review
+def test_nul_byte_ends_an_inline_line(server, conn):
+    # Redis parses an inline line as a C string. A NUL used to make the splitter loop forever.
+    conn.send(b"PING\x00 x\r\n")
+    assert conn.reply() == b"+PONG\r\n"
+    conn.send(b"\x00\r\nPING\r\n")
+    assert conn.reply() == b"+PONG\r\n"
+    with RawConn(server) as other:
+        assert other.call("PING") == b"+PONG\r\n"
+
+
+def test_protocol_switch_mid_pipeline_keeps_earlier_replies(conn):
+    # Each reply is encoded in the protocol in force when its command ran.
+    conn.send(encode("GET", "missing") + encode("HELLO", "3") + encode("GET", "missing") +
+              encode("HELLO", "2") + encode("GET", "missing"))
+    r = conn.replies(5)
+    assert r[0] == b"$-1\r\n"
+    assert_hello(r[1], 3)
+    assert r[2] == b"_\r\n"
+    assert_hello(r[3], 2)
+    assert r[4] == b"$-1\r\n"
+
+
+def test_quit_then_garbage_answers_only_ok(server):
+    with RawConn(server) as c:
+        c.send(encode("QUIT") + b"*1\r\nfoo\r\n")
+        data, closed = c.read_to_close()
+        assert closed
+        assert data == b"+OK\r\n"
+
+
+def test_getex_checks_the_key_before_the_expire_value(conn):
+    assert conn.call("GETEX", "missing", "EX", "0") == b"$-1\r\n"
+    assert conn.call("GETEX", "missing", "EX", "abc") == b"$-1\r\n"
+    assert conn.call("SET", "gx", "v") == b"+OK\r\n"
+    assert conn.call("GETEX", "gx", "EX", "0") == b"-ERR invalid expire time in 'getex' command\r\n"
+    assert conn.call("GETEX", "gx", "EX", "abc") == b"-ERR value is not an integer or out of range\r\n"
+    assert conn.call("GETEX", "gx", "EX") == b"-ERR syntax error\r\n"
+    assert conn.call("GETEX", "gx", "PERSIST", "EX", "1") == b"-ERR syntax error\r\n"
+
+
+def test_subcommand_errors_come_before_noauth(aconn):
+    assert aconn.call("CLIENT", "FOO") == b"-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n"
+    assert aconn.call("CLIENT", "SETNAME") == \
+        b"-ERR wrong number of arguments for 'client|setname' command\r\n"
+    assert aconn.call("CLIENT", "ID") == NOAUTH
+
+
+def test_query_buffer_limit_closes_only_that_client(make_server):
+    srv = make_server(extra_args=["--client-query-buffer-limit", str(1 << 20)])
+    with RawConn(srv) as bystander, RawConn(srv) as c:
+        assert bystander.call("SET", "k", "v") == b"+OK\r\n"
+        # A 4 MB bulk is legal (under proto-max-bulk-len) but exceeds this 1 MB query buffer.
+        c.send(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$4194304\r\n")
+        closed = False
+        try:
+            for _ in range(64):
+                c.send(b"a" * 65536)
+        except OSError:
+            closed = True
+        data, eof = c.read_to_close()
+        assert closed or eof
+        assert data == b""
+        assert bystander.call("GET", "k") == b"$1\r\nv\r\n"
+        assert bystander.call("EXISTS", "x") == b":0\r\n"

@@ -32,9 +32,7 @@ fn apply_string(ctx: &mut ApplyCtx, key: &[u8]) -> CmdResult<Option<Value>> {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expiry {
-    /// Leave the TTL as it is (GETEX without options).
-    Unchanged,
-    /// Clear any TTL (SET without options, GETEX PERSIST).
+    /// Clear any TTL (SET without KEEPTTL or an expire option).
     Persist,
     KeepTtl,
     /// Absolute unix ms.
@@ -170,7 +168,7 @@ pub fn set(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
     let expire = match a.expiry {
         Expiry::At(ms) => ms,
         Expiry::KeepTtl => old.as_ref().map(|v| v.expire_ms).unwrap_or(0),
-        Expiry::Persist | Expiry::Unchanged => 0,
+        Expiry::Persist => 0,
     };
     store_string(ctx, key, argv[2].clone(), expire)?;
     Ok(if a.get { Reply::opt_bulk(old_str.map(|v| v.body)) } else { Reply::OK })
@@ -213,52 +211,53 @@ pub fn getdel(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::opt_bulk(old.map(|v| v.body)))
 }
 
-fn parse_getex(argv: &[Bytes], now: u64) -> CmdResult<Expiry> {
-    let mut persist = false;
-    let mut expire: Option<(&'static str, &Bytes)> = None;
+/// GETEX's option: None (leave the TTL), PERSIST, or an expire kind with its unchecked value.
+enum GetexOpt<'a> {
+    Unchanged,
+    Persist,
+    Expire(&'static str, &'a Bytes),
+}
+
+/// Parses GETEX's options (syntax only: like Redis, the value is checked after the lookup).
+fn parse_getex(argv: &[Bytes]) -> CmdResult<GetexOpt<'_>> {
+    let mut opt = GetexOpt::Unchanged;
     let mut i = 2;
     while i < argv.len() {
         let o = &argv[i];
         let next = argv.get(i + 1);
-        if eq(o, "PERSIST") && expire.is_none() {
-            persist = true;
+        if eq(o, "PERSIST") && !matches!(opt, GetexOpt::Expire(..)) {
+            opt = GetexOpt::Persist;
         } else if let (Some(kind), Some(next)) = (expire_kind(o), next) {
-            if persist || expire.is_some_and(|(k, _)| k != kind) {
-                return Err(CmdError::Syntax);
+            match opt {
+                GetexOpt::Persist => return Err(CmdError::Syntax),
+                GetexOpt::Expire(k, _) if k != kind => return Err(CmdError::Syntax),
+                _ => {}
             }
-            expire = Some((kind, next));
+            opt = GetexOpt::Expire(kind, next);
             i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
     }
-    Ok(match expire {
-        Some((kind, arg)) => Expiry::At(resolve_expire(kind, arg, now, "getex")?),
-        None if persist => Expiry::Persist,
-        None => Expiry::Unchanged,
-    })
+    Ok(opt)
 }
 
-pub fn prepare_getex(argv: &[Bytes], now: u64) -> CmdResult<Vec<Bytes>> {
-    let mut v = vec![argv[0].clone(), argv[1].clone()];
-    match parse_getex(argv, now)? {
-        Expiry::At(ms) => {
-            v.push(Bytes::from_static(b"PXAT"));
-            v.push(Bytes::from(ms.to_string()));
-        }
-        Expiry::Persist => v.push(Bytes::from_static(b"PERSIST")),
-        _ => {}
-    }
-    Ok(v)
+/// Checks GETEX's syntax on the leader; EX/PX are resolved at apply with the entry's clock.
+pub fn prepare_getex(argv: &[Bytes], _now: u64) -> CmdResult<Vec<Bytes>> {
+    parse_getex(argv)?;
+    Ok(argv.to_vec())
 }
 
 pub fn getex(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
-    let expiry = parse_getex(argv, ctx.now_ms)?;
+    let opt = parse_getex(argv)?;
     let Some(v) = apply_string(ctx, &argv[1])? else { return Ok(Reply::Nil) };
-    match expiry {
-        Expiry::At(ms) => store_string(ctx, &argv[1], v.body.clone(), ms)?,
-        Expiry::Persist if v.expire_ms != 0 => ctx.put(&argv[1], &Value::string(v.body.clone(), 0))?,
+    match opt {
+        GetexOpt::Expire(kind, arg) => {
+            let ms = resolve_expire(kind, arg, ctx.now_ms, "getex")?;
+            store_string(ctx, &argv[1], v.body.clone(), ms)?;
+        }
+        GetexOpt::Persist if v.expire_ms != 0 => ctx.put(&argv[1], &Value::string(v.body.clone(), 0))?,
         _ => {}
     }
     Ok(Reply::Bulk(v.body))

@@ -82,6 +82,10 @@ impl CommandSpec {
         out
     }
 
+    pub fn has_subcommands(&self) -> bool {
+        SUBCOMMAND_CONTAINERS.contains(&self.name)
+    }
+
     pub fn subcommands(&self) -> Vec<&'static CommandSpec> {
         let prefix = format!("{}|", self.name);
         let mut v: Vec<_> = COMMANDS.iter().filter(|c| c.name.starts_with(&prefix)).collect();
@@ -250,6 +254,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     nokey("command|getkeys", -4, &["loading", "stale"], SLOW_CONN, NONE, "server", "2.8.13", "Extract keys given a full Redis command", "O(N) where N is the number of arguments to the command", Handler::Conn(super::command::getkeys)),
     nokey("command|list", -2, &["loading", "stale"], SLOW_CONN, &["nondeterministic_output_order"], "server", "7.0.0", "Get an array of Redis command names", "O(N) where N is the total number of Redis commands", Handler::Conn(super::command::list)),
 ];
+
+/// Commands that are containers of `name|sub` entries.
+static SUBCOMMAND_CONTAINERS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut v: Vec<&'static str> = COMMANDS.iter().filter_map(|c| c.name.split_once('|').map(|(c, _)| c)).collect();
+    v.dedup();
+    v
+});
 
 static BY_NAME: LazyLock<HashMap<&'static str, &'static CommandSpec>> =
     LazyLock::new(|| COMMANDS.iter().map(|c| (c.name, c)).collect());

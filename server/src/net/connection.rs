@@ -17,7 +17,7 @@ use crate::cmd::{ConnCtx, Session};
 use crate::error::CmdError;
 use crate::node::Node;
 use crate::raft::pb;
-use crate::resp::codec::{self, Limits};
+use crate::resp::codec::{Limits, Parser};
 use crate::resp::Reply;
 use crate::store::read::ReadCtx;
 
@@ -41,13 +41,14 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
     let _ = stream.set_nodelay(true);
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut parser = Parser::default();
     loop {
         let mut batch: Vec<Vec<Bytes>> = Vec::new();
         let mut proto_err = None;
         let mut stopped_early = false;
         loop {
             let limits = Limits { max_bulk: node.config.proto_max_bulk_len, unauthenticated: !session.authenticated };
-            match codec::parse(&mut inbuf, limits) {
+            match parser.parse(&mut inbuf, limits) {
                 Ok(Some(argv)) => {
                     if !argv.is_empty() {
                         batch.push(argv);
@@ -68,7 +69,8 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
         if !batch.is_empty() {
             execute(node, &mut session, batch, &mut out).await;
         }
-        if let Some(e) = &proto_err {
+        // After QUIT nothing else is answered, a protocol error included.
+        if let (Some(e), false) = (&proto_err, session.close) {
             Reply::Error(e.reply_text()).encode(session.proto, &mut out);
         }
         if !out.is_empty() {
@@ -87,9 +89,18 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
         if stopped_early {
             continue;
         }
+        if inbuf.is_empty() && inbuf.capacity() > 1 << 20 {
+            // Give back the memory of a big request once it is consumed.
+            inbuf = BytesMut::with_capacity(16 * 1024);
+        }
         match stream.read_buf(&mut inbuf).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
+        }
+        if inbuf.len() > node.config.client_query_buffer_limit {
+            // Redis closes such a client without a reply.
+            tracing::warn!(client = session.id, bytes = inbuf.len(), "closing client: query buffer limit reached");
+            return;
         }
     }
 }
@@ -97,6 +108,9 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
 /// Executes requests in order, appending each reply to `out`.
 async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out: &mut BytesMut) {
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(batch.len());
+    // The protocol each reply is encoded in: the one in force when its command ran (HELLO and
+    // RESET switch it in the middle of a pipeline).
+    let mut protos: Vec<u8> = Vec::with_capacity(batch.len());
     let mut pending: Vec<PendingWrite> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut read_barrier_done = vec![false; node.regions.len()];
@@ -104,6 +118,7 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
         node.stats.commands_processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let slot = replies.len();
         replies.push(None);
+        protos.push(session.proto);
         let spec = match check(session, &argv) {
             Ok(s) => s,
             Err(e) => {
@@ -168,7 +183,8 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
                     }
                     read_barrier_done[ri] = true;
                 }
-                let ctx = ReadCtx::new(&region.engine, now_ms());
+                // Several keys are read from one RocksDB snapshot, so the reply is one state.
+                let ctx = ReadCtx::new(&region.engine, now_ms(), keys.len() > 1);
                 replies[slot] = Some(f(&ctx, &argv).unwrap_or_else(|e| e.to_reply()));
             }
             Handler::Conn(f) => {
@@ -179,6 +195,7 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
                 }
                 let mut ctx = ConnCtx { session: &mut *session, node };
                 replies[slot] = Some(f(&mut ctx, &argv).unwrap_or_else(|e| e.to_reply()));
+                protos[slot] = session.proto;
                 if session.close {
                     break;
                 }
@@ -188,8 +205,10 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
     if !pending.is_empty() {
         flush(node, &mut pending, &mut replies).await;
     }
-    for r in replies.into_iter().flatten() {
-        r.encode(session.proto, out);
+    for (r, proto) in replies.into_iter().zip(protos) {
+        if let Some(r) = r {
+            r.encode(proto, out);
+        }
     }
 }
 
@@ -201,6 +220,19 @@ fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, CmdE
     };
     if !spec.arity_ok(argv.len()) {
         return Err(CmdError::WrongArity(spec.name.to_string()));
+    }
+    if !session.authenticated && argv.len() >= 2 && spec.has_subcommands() {
+        // Redis checks the subcommand and its arity before authentication too.
+        match table::lookup_sub(spec.name, &argv[1]) {
+            None => {
+                return Err(CmdError::UnknownSubcommand {
+                    cmd: spec.name.to_uppercase(),
+                    sub: String::from_utf8_lossy(&argv[1]).into_owned(),
+                })
+            }
+            Some(sub) if !sub.arity_ok(argv.len()) => return Err(CmdError::WrongArity(sub.name.to_string())),
+            _ => {}
+        }
     }
     if !session.authenticated && !spec.has_flag("no_auth") {
         return Err(CmdError::NoAuth);

@@ -124,7 +124,7 @@ mod tests {
             assert_eq!(replies[1], Reply::Int(2));
             assert!(replies[2].is_error(), "arity is checked before proposing; apply still answers");
             region.read_barrier().await.unwrap();
-            let v = crate::store::read::ReadCtx::new(&engine, 1000).get(b"a").unwrap().unwrap();
+            let v = crate::store::read::ReadCtx::new(&engine, 1000, false).get(b"a").unwrap().unwrap();
             assert_eq!(&v.body[..], b"2");
             assert_eq!(engine.counts.total(0, SLOTS as u32), (1, 0));
             region.raft.shutdown().await.unwrap();
@@ -132,7 +132,7 @@ mod tests {
         // Reopen: the applied state and the counts come back from RocksDB.
         let (engine, region) = open(dir.path()).await;
         region.read_barrier().await.unwrap();
-        let v = crate::store::read::ReadCtx::new(&engine, 1000).get(b"a").unwrap().unwrap();
+        let v = crate::store::read::ReadCtx::new(&engine, 1000, false).get(b"a").unwrap().unwrap();
         assert_eq!(&v.body[..], b"2");
         assert_eq!(engine.counts.total(0, SLOTS as u32), (1, 0));
         let r = region.propose(pb::WriteBatch { now_ms: 2000, commands: vec![cmd(&["INCR", "a"])] }).await.unwrap();
@@ -178,7 +178,7 @@ mod tests {
             .unwrap();
         assert_eq!(r, vec![Reply::OK, Reply::OK, Reply::OK]);
         assert_eq!(engine.counts.total(0, SLOTS as u32), (1, 0));
-        let rd = crate::store::read::ReadCtx::new(&engine, 1700);
+        let rd = crate::store::read::ReadCtx::new(&engine, 1700, true);
         assert!(rd.get(b"x").unwrap().is_none() && rd.get(b"p").unwrap().is_none());
         assert!(rd.get(b"y").unwrap().is_some());
         region.raft.shutdown().await.unwrap();

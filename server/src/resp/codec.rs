@@ -59,25 +59,107 @@ impl Default for Limits {
     }
 }
 
-/// Parses one request from the front of `buf`. On success the request's bytes are split off
-/// `buf`; an empty argv (blank inline line, `*0`) is returned as `Some(vec![])`.
-pub fn parse(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    if buf.is_empty() {
-        return Ok(None);
-    }
-    if buf[0] == b'*' {
-        parse_multibulk(buf, limits)
-    } else {
-        parse_inline(buf)
+/// Incremental request parser of one connection. A multibulk request that is still arriving
+/// keeps its progress here, so a big request costs one pass over its headers, not one per read.
+#[derive(Default)]
+pub struct Parser {
+    pending: Option<Multibulk>,
+}
+
+/// A multibulk request whose `*N` header has been read.
+struct Multibulk {
+    count: usize,
+    /// Offset (from the frame start) of the next argument's `$` header.
+    pos: usize,
+    /// Spans of the arguments received so far; grows with the data, not with the header.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Parser {
+    /// Parses one request from the front of `buf`. On success the request's bytes are split off
+    /// `buf`; an empty argv (blank inline line, `*0`) is returned as `Some(vec![])`.
+    pub fn parse(&mut self, buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        if self.pending.is_none() {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            if buf[0] != b'*' {
+                return parse_inline(buf);
+            }
+            let Some(eol) = find_crlf(buf, 0) else {
+                if buf.len() > INLINE_MAX {
+                    return Err(ProtocolError::MbulkCountTooBig);
+                }
+                return Ok(None);
+            };
+            let count = parse_header_int(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
+            if count > MAX_MULTIBULK {
+                return Err(ProtocolError::MultibulkLength);
+            }
+            if limits.unauthenticated && count > 10 {
+                return Err(ProtocolError::UnauthMultibulk);
+            }
+            if count <= 0 {
+                let _ = buf.split_to(eol + 2);
+                return Ok(Some(Vec::new()));
+            }
+            let count = count as usize;
+            self.pending = Some(Multibulk { count, pos: eol + 2, spans: Vec::with_capacity(count.min(ARGV_PREALLOC)) });
+        }
+        let mb = self.pending.as_mut().expect("pending multibulk");
+        while mb.spans.len() < mb.count {
+            let pos = mb.pos;
+            if pos >= buf.len() {
+                return Ok(None);
+            }
+            if buf[pos] != b'$' {
+                self.pending = None;
+                return Err(ProtocolError::ExpectedDollar(buf[pos] as char));
+            }
+            let Some(eol) = find_crlf(buf, pos) else {
+                if buf.len() - pos > INLINE_MAX {
+                    self.pending = None;
+                    return Err(ProtocolError::BulkCountTooBig);
+                }
+                return Ok(None);
+            };
+            let len = match parse_header_int(&buf[pos + 1..eol]) {
+                Some(l) if l >= 0 && l as u64 <= limits.max_bulk as u64 => l as usize,
+                _ => {
+                    self.pending = None;
+                    return Err(ProtocolError::BulkLength);
+                }
+            };
+            if limits.unauthenticated && len > 16384 {
+                self.pending = None;
+                return Err(ProtocolError::UnauthBulk);
+            }
+            let start = eol + 2;
+            let end = start + len;
+            if end + 2 > buf.len() {
+                // Wait for the data; the buffer grows with what arrives, never with the header.
+                return Ok(None);
+            }
+            mb.spans.push((start, end));
+            mb.pos = end + 2;
+        }
+        let mb = self.pending.take().expect("pending multibulk");
+        let frame = buf.split_to(mb.pos).freeze();
+        Ok(Some(mb.spans.into_iter().map(|(s, e)| frame.slice(s..e)).collect()))
     }
 }
 
-/// Finds the end of a header line starting at `from`; returns the index of '\r'.
+/// One-shot parse: like `Parser::parse` with no saved progress.
+#[cfg(test)]
+pub fn parse(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    Parser::default().parse(buf, limits)
+}
+
+/// Finds the end of a header line starting at `from`; returns the index of '\r' once the
+/// "\r\n" is complete.
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     let rel = memchr::memchr(b'\r', &buf[from..])?;
     let pos = from + rel;
-    // Redis accepts the line once "\r" is seen and two more bytes may follow; require "\r\n"
-    // to be complete before using the line.
     if pos + 1 < buf.len() {
         Some(pos)
     } else {
@@ -85,85 +167,9 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// Redis's string2ll for header numbers: an optional '-' and digits, nothing else.
+/// Redis's string2ll for header numbers: an optional '-', digits, no leading zeros, no "-0".
 fn parse_header_int(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || digits.len() > 19 {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
-    }
-    Some(if neg { -v } else { v })
-}
-
-fn parse_multibulk(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(eol) = find_crlf(buf, 0) else {
-        if buf.len() > INLINE_MAX {
-            return Err(ProtocolError::MbulkCountTooBig);
-        }
-        return Ok(None);
-    };
-    let count = parse_header_int(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
-    if count > MAX_MULTIBULK {
-        return Err(ProtocolError::MultibulkLength);
-    }
-    if limits.unauthenticated && count > 10 {
-        return Err(ProtocolError::UnauthMultibulk);
-    }
-    let mut pos = eol + 2;
-    if count <= 0 {
-        let _ = buf.split_to(pos);
-        return Ok(Some(Vec::new()));
-    }
-    let count = count as usize;
-    // First pass: check that the whole frame is present, without allocating.
-    let mut spans: [(usize, usize); ARGV_PREALLOC] = [(0, 0); ARGV_PREALLOC];
-    let mut more_spans: Vec<(usize, usize)> = Vec::new();
-    for i in 0..count {
-        if pos >= buf.len() {
-            return Ok(None);
-        }
-        if buf[pos] != b'$' {
-            return Err(ProtocolError::ExpectedDollar(buf[pos] as char));
-        }
-        let Some(eol) = find_crlf(buf, pos) else {
-            if buf.len() - pos > INLINE_MAX {
-                return Err(ProtocolError::BulkCountTooBig);
-            }
-            return Ok(None);
-        };
-        let len = parse_header_int(&buf[pos + 1..eol]).ok_or(ProtocolError::BulkLength)?;
-        if len < 0 || len as u64 > limits.max_bulk as u64 {
-            return Err(ProtocolError::BulkLength);
-        }
-        if limits.unauthenticated && len > 16384 {
-            return Err(ProtocolError::UnauthBulk);
-        }
-        let start = eol + 2;
-        let end = start + len as usize;
-        if end + 2 > buf.len() {
-            return Ok(None);
-        }
-        match spans.get_mut(i) {
-            Some(span) => *span = (start, end),
-            None => more_spans.push((start, end)),
-        }
-        pos = end + 2;
-    }
-    let frame = buf.split_to(pos).freeze();
-    let mut argv = Vec::with_capacity(count.min(ARGV_PREALLOC) + more_spans.len());
-    for &(s, e) in spans.iter().take(count.min(ARGV_PREALLOC)).chain(more_spans.iter()) {
-        argv.push(frame.slice(s..e));
-    }
-    Ok(Some(argv))
+    crate::cmd::args::parse_i64(s)
 }
 
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -177,6 +183,10 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError>
     let mut end = nl;
     if end > 0 && line[end - 1] == b'\r' {
         end -= 1;
+    }
+    // Redis splits the line as a C string: a NUL byte ends it.
+    if let Some(nul) = memchr::memchr(0, &line[..end]) {
+        end = nul;
     }
     split_args(&line[..end]).map(Some).ok_or(ProtocolError::UnbalancedQuotes)
 }
@@ -247,7 +257,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => inq = true,
                     b'\'' => insq = true,
                     c => cur.push(c),
@@ -348,6 +358,36 @@ mod tests {
         assert_eq!(parse(&mut b, lim), Err(ProtocolError::UnauthMultibulk));
         let mut b = BytesMut::from(&b"*1\r\n$16385\r\n"[..]);
         assert_eq!(parse(&mut b, lim), Err(ProtocolError::UnauthBulk));
+    }
+
+    #[test]
+    fn nul_bytes_end_an_inline_line() {
+        assert_eq!(p(b"PING\x00 x\r\n").unwrap(), Some(argv(&["PING"])));
+        assert_eq!(p(b"\x00\n").unwrap(), Some(vec![]));
+        assert_eq!(split_args(b"a\x00b").unwrap(), argv(&["a\x00b"]), "inside a word NUL is a byte");
+    }
+
+    #[test]
+    fn headers_are_strict_integers() {
+        assert_eq!(p(b"*1\r\n$04\r\nPING\r\n"), Err(ProtocolError::BulkLength));
+        assert_eq!(p(b"*-0\r\n"), Err(ProtocolError::MultibulkLength));
+        assert_eq!(p(b"*01\r\n"), Err(ProtocolError::MultibulkLength));
+    }
+
+    #[test]
+    fn progress_is_kept_between_reads() {
+        let frame = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\n";
+        let mut parser = Parser::default();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for &b in frame.iter() {
+            buf.extend_from_slice(&[b]);
+            while let Some(a) = parser.parse(&mut buf, Limits::default()).unwrap() {
+                got.push(a);
+            }
+        }
+        assert_eq!(got, vec![argv(&["SET", "k", "value"]), argv(&["PING"])]);
+        assert!(buf.is_empty());
     }
 
     #[test]

@@ -149,11 +149,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
                 EntryPayload::Blank => (Vec::new(), ApplyCtx::new(&engine, self.slots, 0)),
             };
-            self.applied = Some(log_id);
+            let previous = self.applied.replace(log_id);
             let record = self.applied_record();
             let key = keys::region_applied_key(self.region);
             let (batch, counts) = ctx.finish(&[(keys::CF_META, &key, &record)]);
-            self.write(batch, counts)?;
+            if let Err(e) = self.write(batch, counts) {
+                self.applied = previous;
+                return Err(e);
+            }
             if let Some(r) = responder {
                 r.send(replies);
             }
