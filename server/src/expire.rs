@@ -51,11 +51,8 @@ pub fn spawn(node: Arc<Node>, shutdown: watch::Receiver<bool>) {
                     let full = expired.len() >= MAX_KEYS_PER_ENTRY;
                     if !expired.is_empty() {
                         let n = expired.len() as u64;
-                        let batch = pb::WriteBatch {
-                            now_ms: now_ms(),
-                            commands: vec![pb::Command { kind: pb::command::Kind::ExpireSweep as i32, argv: expired }],
-                        };
-                        match region.propose(batch).await {
+                        let sweep = pb::Command { kind: pb::command::Kind::ExpireSweep as i32, argv: expired };
+                        match region.propose(vec![sweep]).await {
                             Ok(_) => {
                                 node.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
                             }

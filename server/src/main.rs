@@ -16,6 +16,11 @@ mod store;
 use std::io::Write;
 
 use clap::Parser;
+
+/// Small, short-lived allocations dominate the request path; mimalloc measured faster than
+/// glibc malloc for them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;

@@ -168,6 +168,16 @@ impl Node {
                 field(out, "rdb_changes_since_last_save", 0);
                 field(out, "raft_wal_syncs", io.syncs.load(Ordering::Relaxed));
                 field(out, "raft_wal_synced_requests", io.synced_requests.load(Ordering::Relaxed));
+                field(out, "raft_wal_sync_usec", io.sync_usec.load(Ordering::Relaxed));
+                let (mut e, mut c, mut us) = (0, 0, 0);
+                for r in &self.regions {
+                    e += r.stats.entries.load(Ordering::Relaxed);
+                    c += r.stats.commands.load(Ordering::Relaxed);
+                    us += r.stats.commit_usec.load(Ordering::Relaxed);
+                }
+                field(out, "raft_entries_proposed", e);
+                field(out, "raft_commands_proposed", c);
+                field(out, "raft_commit_usec", us);
             }
             "stats" => {
                 out.push_str("# Stats\r\n");

@@ -242,22 +242,18 @@ fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, CmdE
 
 /// Proposes the pending writes, one entry per region, and files their replies.
 async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Option<Reply>]) {
-    let now = now_ms();
     let mut by_region: Vec<Vec<PendingWrite>> = (0..node.regions.len()).map(|_| Vec::new()).collect();
     for p in pending.drain(..) {
         by_region[p.region].push(p);
     }
     let futures = by_region.into_iter().enumerate().filter(|(_, w)| !w.is_empty()).map(|(ri, writes)| async move {
-        let batch = pb::WriteBatch {
-            now_ms: now,
-            commands: writes
-                .iter()
-                .map(|w| pb::Command { kind: pb::command::Kind::Client as i32, argv: w.argv.clone() })
-                .collect(),
-        };
+        let commands: Vec<pb::Command> = writes
+            .iter()
+            .map(|w| pb::Command { kind: pb::command::Kind::Client as i32, argv: w.argv.clone() })
+            .collect();
         node.stats.proposals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         node.stats.proposed_commands.fetch_add(writes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let result = node.regions[ri].propose(batch).await;
+        let result = node.regions[ri].propose(commands).await;
         (writes, result)
     });
     for (writes, result) in futures::future::join_all(futures).await {

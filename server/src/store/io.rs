@@ -23,6 +23,8 @@ pub struct IoHandle {
 pub struct IoStats {
     pub syncs: AtomicU64,
     pub synced_requests: AtomicU64,
+    /// Time spent in `flush_wal(sync)`, in microseconds.
+    pub sync_usec: AtomicU64,
 }
 
 impl IoHandle {
@@ -66,10 +68,12 @@ fn run(engine: Weak<Engine>, rx: mpsc::Receiver<Done>, stats: Arc<IoStats>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let result = match engine.upgrade() {
             Some(e) => e.db.flush_wal(true).map_err(|e| e.into_string()),
             None => Err("store closed".to_string()),
         };
+        stats.sync_usec.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         stats.syncs.fetch_add(1, Ordering::Relaxed);
         stats.synced_requests.fetch_add(group.len() as u64, Ordering::Relaxed);
         for done in group.drain(..) {

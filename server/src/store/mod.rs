@@ -84,6 +84,8 @@ fn decode_counts(v: &[u8]) -> (u64, u64) {
     (u64::from_be_bytes(v[..8].try_into().unwrap()), u64::from_be_bytes(v[8..].try_into().unwrap()))
 }
 
+const WRITE_BUFFER_SIZE: usize = 8 << 20;
+
 /// The opened store: the DB, the IO thread, and the in-memory mirrors of `meta`.
 pub struct Engine {
     pub db: DB,
@@ -107,6 +109,10 @@ impl Engine {
         let cfs = keys::ALL_CFS.iter().map(|name| {
             let mut o = Options::default();
             o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            // Small memtables: the skiplist stays cache-resident, which measured faster for
+            // this write pattern than RocksDB's 64 MB default.
+            o.set_write_buffer_size(WRITE_BUFFER_SIZE);
+            o.set_max_write_buffer_number(4);
             if *name == keys::CF_RAFT_LOG {
                 // Log entries are written once, read soon, deleted in ranges: keep them unsplit.
                 o.set_compression_type(rocksdb::DBCompressionType::None);
