@@ -16,6 +16,17 @@ pub struct Config {
     /// Where RocksDB keeps the Raft log and the data.
     #[arg(long, default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Split the slot space into this many regions (Raft groups) in this process. Fixed when
+    /// the data dir is created (default 1); later starts use the recorded count.
+    #[arg(long)]
+    pub regions: Option<u16>,
+    /// The IP this node advertises to clients (CLUSTER SLOTS/NODES, MOVED); default: --bind,
+    /// or 127.0.0.1 when bound to a wildcard address.
+    #[arg(long)]
+    pub announce_ip: Option<String>,
+    /// The RESP port this node advertises; default: --port.
+    #[arg(long)]
+    pub announce_port: Option<u16>,
     /// Require clients to AUTH with this password (user `default`).
     #[arg(long)]
     pub requirepass: Option<String>,

@@ -35,7 +35,11 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(run(config))
+    if let Err(e) = rt.block_on(run(config)) {
+        eprintln!("redraft-server: {e:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn run(config: config::Config) -> anyhow::Result<()> {

@@ -66,18 +66,35 @@ fn load_node_id(dir: &Path) -> std::io::Result<String> {
 }
 
 impl Node {
-    /// Opens the store and the standalone region (one single-voter group owning every slot).
+    /// Opens the store and the standalone regions: `--regions` single-voter groups splitting
+    /// the slot space into contiguous ranges, all sharing the store and its IO thread.
     pub async fn open_standalone(config: Config) -> anyhow::Result<Arc<Node>> {
         std::fs::create_dir_all(&config.data_dir)?;
         let node_id = load_node_id(&config.data_dir)?;
         let engine = Engine::open(&config.data_dir.join("db"))?;
+        let n = engine.region_count(config.regions.unwrap_or(1))?;
+        if let Some(wanted) = config.regions {
+            anyhow::ensure!(
+                n == wanted,
+                "the data dir {} holds {n} regions; it cannot be opened with --regions {wanted}",
+                config.data_dir.display()
+            );
+        }
+        anyhow::ensure!((1..=1024).contains(&n), "--regions must be between 1 and 1024");
         let addr = format!("{}:{}", config.bind, config.port);
-        let region = Region::open_standalone(engine.clone(), 1, (0, SLOTS as u32), 1, addr).await?;
+        let mut regions = Vec::with_capacity(n as usize);
+        let mut route = vec![0u16; SLOTS];
+        for i in 0..n as usize {
+            let from = (i * SLOTS / n as usize) as u16;
+            let to = ((i + 1) * SLOTS / n as usize) as u32;
+            route[from as usize..to as usize].fill(i as u16);
+            regions.push(Region::open_standalone(engine.clone(), i as u64 + 1, (from, to), 1, addr.clone()).await?);
+        }
         Ok(Arc::new(Node {
             config,
             engine,
-            regions: vec![region],
-            route: vec![0; SLOTS],
+            regions,
+            route,
             node_id,
             run_id: random_hex40(),
             started: Instant::now(),
@@ -106,6 +123,60 @@ impl Node {
             }
         }
         Ok(&self.regions[found.unwrap_or(0) as usize])
+    }
+
+    /// The address clients are told to use for this node.
+    pub fn announce(&self) -> (String, u16) {
+        let ip = match &self.config.announce_ip {
+            Some(ip) => ip.clone(),
+            None if self.config.bind == "0.0.0.0" || self.config.bind == "::" => "127.0.0.1".into(),
+            None => self.config.bind.clone(),
+        };
+        (ip, self.config.announce_port.unwrap_or(self.config.port))
+    }
+
+    /// The cluster bus port shown in CLUSTER NODES (`port + 10000`, as in Redis).
+    pub fn bus_port(&self) -> u32 {
+        self.announce().1 as u32 + 10000
+    }
+
+    /// The configuration epoch of a standalone node's one-node cluster view.
+    pub fn config_epoch(&self) -> u64 {
+        0
+    }
+
+    /// Sum of the regions' applied log indexes (the replication offset a standalone node shows).
+    pub fn applied_index(&self) -> u64 {
+        self.regions
+            .iter()
+            .map(|r| r.raft.metrics().borrow_watched().last_applied.map(|l| l.index()).unwrap_or(0))
+            .sum()
+    }
+
+    /// Up to `count` live keys of `slot`, in key order.
+    pub fn keys_in_slot(&self, slot: u16, count: usize) -> Result<Vec<bytes::Bytes>, CmdError> {
+        use crate::store::keys;
+        let mut out = Vec::new();
+        if count == 0 {
+            return Ok(out);
+        }
+        let now = crate::net::connection::now_ms();
+        let mut ro = rocksdb::ReadOptions::default();
+        ro.set_iterate_upper_bound(keys::slot_range_end(slot as u32 + 1));
+        let mut it = self.engine.db.raw_iterator_cf_opt(self.engine.cf(keys::CF_METADATA), ro);
+        it.seek(keys::slot_range_start(slot));
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let exp = crate::store::Value::raw_expire_ms(v);
+            if exp == 0 || exp > now {
+                out.push(bytes::Bytes::copy_from_slice(keys::split_data_key(k).1));
+                if out.len() >= count {
+                    break;
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(|e| CmdError::Storage(e.to_string()))?;
+        Ok(out)
     }
 
     pub fn auth_required(&self) -> bool {

@@ -2,6 +2,7 @@
 //! RocksDB: writes get an `ApplyCtx`, reads a `ReadCtx`, connection commands a `ConnCtx`.
 
 pub mod args;
+pub mod cluster;
 pub mod command;
 pub mod keys;
 pub mod server;
@@ -24,6 +25,10 @@ pub struct Session {
     /// Close the connection once the pending replies are written (QUIT).
     pub close: bool,
     pub last_cmd: &'static str,
+    /// READONLY: this connection may read from replicas (cluster mode).
+    pub readonly: bool,
+    /// ASKING: the next command may touch a slot being imported (cluster mode).
+    pub asking: bool,
 }
 
 impl Session {
@@ -37,6 +42,8 @@ impl Session {
             authenticated: !auth_required,
             close: false,
             last_cmd: "NULL",
+            readonly: false,
+            asking: false,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 
-use super::{keys, server, string, ConnCtx};
+use super::{cluster, keys, server, string, ConnCtx};
 use crate::error::CmdResult;
 use crate::store::apply::ApplyCtx;
 use crate::store::read::ReadCtx;
@@ -233,6 +233,19 @@ pub static COMMANDS: &[CommandSpec] = &[
     keyed("incrby", 3, W_OOM_FAST, ONE, S_W_FAST, NONE, RW_ACCESS_UPDATE, "string", "1.0.0", "Increment the integer value of a key by the given amount", "O(1)", w(string::incrby)),
     keyed("decrby", 3, W_OOM_FAST, ONE, S_W_FAST, NONE, RW_ACCESS_UPDATE, "string", "1.0.0", "Decrement the integer value of a key by the given number", "O(1)", w(string::decrby)),
     keyed("incrbyfloat", 3, W_OOM_FAST, ONE, S_W_FAST, NONE, RW_ACCESS_UPDATE, "string", "2.6.0", "Increment the float value of a key by the given amount", "O(1)", w(string::incrbyfloat)),
+    // --- cluster ---
+    nokey("cluster", -2, NONE, &["@slow"], NONE, "cluster", "3.0.0", "A container for cluster commands", "Depends on subcommand.", Handler::Conn(server::subcommand)),
+    nokey("cluster|info", 2, &["stale"], &["@slow"], &["nondeterministic_output"], "cluster", "3.0.0", "Provides info about Redis Cluster node state", "O(1)", Handler::Conn(cluster::info)),
+    nokey("cluster|nodes", 2, &["stale"], &["@slow"], &["nondeterministic_output"], "cluster", "3.0.0", "Get Cluster config for the node", "O(N) where N is the total number of Cluster nodes", Handler::Conn(cluster::nodes)),
+    nokey("cluster|slots", 2, &["stale"], &["@slow"], &["nondeterministic_output"], "cluster", "3.0.0", "Get array of Cluster slot to node mappings", "O(N) where N is the total number of Cluster nodes", Handler::Conn(cluster::slots)),
+    nokey("cluster|shards", 2, &["stale"], &["@slow"], &["nondeterministic_output"], "cluster", "7.0.0", "Get array of cluster slots to node mappings", "O(N) where N is the total number of cluster nodes", Handler::Conn(cluster::shards)),
+    nokey("cluster|myid", 2, &["stale"], &["@slow"], NONE, "cluster", "3.0.0", "Return the node id", "O(1)", Handler::Conn(cluster::myid)),
+    nokey("cluster|keyslot", 3, &["stale"], &["@slow"], NONE, "cluster", "3.0.0", "Returns the hash slot of the specified key", "O(N) where N is the number of bytes in the key", Handler::Conn(cluster::keyslot)),
+    nokey("cluster|countkeysinslot", 3, &["stale"], &["@slow"], NONE, "cluster", "3.0.0", "Return the number of local keys in the specified hash slot", "O(1)", Handler::Conn(cluster::countkeysinslot)),
+    nokey("cluster|getkeysinslot", 4, &["stale"], &["@slow"], &["nondeterministic_output"], "cluster", "3.0.0", "Return local key names in the specified hash slot", "O(log(N)) where N is the number of requested keys", Handler::Conn(cluster::getkeysinslot)),
+    nokey("readonly", 1, &["loading", "stale", "fast"], FAST_CONN, NONE, "cluster", "3.0.0", "Enables read queries for a connection to a cluster replica node", "O(1)", Handler::Conn(cluster::readonly)),
+    nokey("readwrite", 1, &["loading", "stale", "fast"], FAST_CONN, NONE, "cluster", "3.0.0", "Disables read queries for a connection to a cluster replica node", "O(1)", Handler::Conn(cluster::readwrite)),
+    nokey("asking", 1, &["fast"], FAST_CONN, NONE, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect", "O(1)", Handler::Conn(cluster::asking)),
     // --- connection and server ---
     nokey("hello", -1, CONN_NOAUTH, FAST_CONN, NONE, "connection", "6.0.0", "Handshake with Redis", "O(1)", Handler::Conn(server::hello)),
     nokey("auth", -2, CONN_NOAUTH, FAST_CONN, NONE, "connection", "1.0.0", "Authenticate to the server", "O(N) where N is the number of passwords defined for the user", Handler::Conn(server::auth)),

@@ -20,6 +20,8 @@ pub const SLOTS: usize = 16384;
 /// `meta` CF: on-disk format version of the whole store.
 pub const FORMAT_VERSION_KEY: &[u8] = b"format_version";
 pub const FORMAT_VERSION: u32 = 1;
+/// `meta` CF: how many regions split the slot space (fixed when the store is created).
+pub const REGION_COUNT_KEY: &[u8] = b"region_count";
 
 /// `metadata` CF key of a user key: `slot BE | key`.
 pub fn data_key(slot: u16, key: &[u8]) -> Vec<u8> {

@@ -150,6 +150,23 @@ impl Engine {
         Ok(engine)
     }
 
+    /// The number of regions this store was created with; records `wanted` on first use.
+    pub fn region_count(&self, wanted: u16) -> Result<u16, StoreError> {
+        let meta = self.cf(keys::CF_META);
+        match self.db.get_cf(meta, keys::REGION_COUNT_KEY)? {
+            Some(v) if v.len() == 2 => Ok(u16::from_be_bytes([v[0], v[1]])),
+            Some(_) => Err(StoreError::Corrupt("region count".into())),
+            None => {
+                // A store from before this key existed has data of one region at most.
+                let has_regions = self.db.get_cf(meta, keys::region_applied_key(1))?.is_some();
+                let n = if has_regions { 1 } else { wanted };
+                self.db.put_cf(meta, keys::REGION_COUNT_KEY, n.to_be_bytes())?;
+                self.db.flush_wal(true)?;
+                Ok(n)
+            }
+        }
+    }
+
     pub fn cf(&self, name: &str) -> &ColumnFamily {
         self.db.cf_handle(name).expect("column family exists: created at open")
     }
