@@ -232,6 +232,15 @@ mod tests {
             assert_eq!(&v.body[..], b"2");
             assert_eq!(engine.counts.total(0, SLOTS as u32), (1, 0));
             region.raft.shutdown().await.unwrap();
+            let weak = Arc::downgrade(&engine);
+            drop((engine, region));
+            // The proposer task and the IO thread let go of the store asynchronously; RocksDB
+            // allows one open per directory, so wait for the last reference to go.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while weak.upgrade().is_some() {
+                assert!(std::time::Instant::now() < deadline, "store still referenced");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
         // Reopen: the applied state and the counts come back from RocksDB.
         let (engine, region) = open(dir.path()).await;
