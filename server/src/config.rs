@@ -1,11 +1,18 @@
-//! Server configuration from the command line.
+//! Server configuration: `redraft-server [redraft.conf] [--option value ...]`.
+//!
+//! The config file uses Redis's syntax (`key value` lines, `#` comments, quoted values) and
+//! Redis's key names where one exists (`dir` is the data dir). Its entries become flags placed
+//! before the command line's, so a flag given on the command line overrides the file.
 
 use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::resp::codec::split_args;
+
 #[derive(Parser, Debug, Clone)]
-#[command(name = "redraft-server", version, about = "RedRaft: a strongly consistent, Redis-compatible store")]
+#[command(name = "redraft-server", version, args_override_self = true)]
+#[command(about = "RedRaft: a strongly consistent, Redis-compatible store")]
 pub struct Config {
     /// RESP (Redis protocol) port.
     #[arg(long, default_value_t = 6379)]
@@ -13,7 +20,7 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
-    /// Where RocksDB keeps the Raft log and the data.
+    /// Where RocksDB keeps the Raft log and the data (config file: `dir`).
     #[arg(long, default_value = "./data")]
     pub data_dir: PathBuf,
     /// Split the slot space into this many regions (Raft groups) in this process. Fixed when
@@ -30,13 +37,149 @@ pub struct Config {
     /// Require clients to AUTH with this password (user `default`).
     #[arg(long)]
     pub requirepass: Option<String>,
-    /// Largest bulk string a client may send (proto-max-bulk-len).
-    #[arg(long, default_value_t = 512 * 1024 * 1024)]
+    /// Most clients connected at once; more are refused with an error.
+    #[arg(long, default_value_t = 10000)]
+    pub maxclients: usize,
+    /// Largest bulk string a client may send (proto-max-bulk-len), e.g. 512mb.
+    #[arg(long, default_value = "512mb", value_parser = parse_memory)]
     pub proto_max_bulk_len: usize,
-    /// A client whose unparsed input exceeds this many bytes is disconnected.
-    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    /// A client whose unparsed input exceeds this is disconnected, e.g. 1gb.
+    #[arg(long, default_value = "1gb", value_parser = parse_memory)]
     pub client_query_buffer_limit: usize,
+    /// A client whose pending replies exceed this is disconnected, e.g. 256mb.
+    #[arg(long, default_value = "1gb", value_parser = parse_memory)]
+    pub client_output_buffer_limit: usize,
     /// How often the active expiry task looks for expired keys, in ms.
     #[arg(long, default_value_t = 100)]
     pub active_expire_interval_ms: u64,
+}
+
+/// Config-file keys and the flag each one sets.
+const FILE_KEYS: &[(&str, &str)] = &[
+    ("port", "--port"),
+    ("bind", "--bind"),
+    ("dir", "--data-dir"),
+    ("regions", "--regions"),
+    ("announce-ip", "--announce-ip"),
+    ("announce-port", "--announce-port"),
+    ("requirepass", "--requirepass"),
+    ("maxclients", "--maxclients"),
+    ("proto-max-bulk-len", "--proto-max-bulk-len"),
+    ("client-query-buffer-limit", "--client-query-buffer-limit"),
+    ("client-output-buffer-limit", "--client-output-buffer-limit"),
+    ("active-expire-interval-ms", "--active-expire-interval-ms"),
+];
+
+/// Redis's memory sizes: a number with an optional unit (k=1000, kb=1024, m, mb, g, gb).
+pub fn parse_memory(s: &str) -> Result<usize, String> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let n: usize = num.parse().map_err(|_| format!("invalid size '{s}'"))?;
+    let mul: usize = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return Err(format!("invalid size unit in '{s}'")),
+    };
+    n.checked_mul(mul).ok_or_else(|| format!("size '{s}' is too large"))
+}
+
+/// Turns a config file's text into flags. Unknown keys are an error naming the key and line.
+pub fn file_to_flags(text: &str, path: &str) -> Result<Vec<String>, String> {
+    let mut flags = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let args = split_args(line.as_bytes()).ok_or_else(|| format!("{path}:{}: unbalanced quotes", i + 1))?;
+        let key = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let Some((_, flag)) = FILE_KEYS.iter().find(|(k, _)| *k == key) else {
+            return Err(format!("{path}:{}: unknown configuration key '{key}'", i + 1));
+        };
+        if args.len() != 2 {
+            return Err(format!("{path}:{}: '{key}' takes exactly one value", i + 1));
+        }
+        flags.push(flag.to_string());
+        flags.push(String::from_utf8_lossy(&args[1]).into_owned());
+    }
+    Ok(flags)
+}
+
+impl Config {
+    /// Parses the command line, reading a config file given as the first argument.
+    pub fn load() -> Result<Config, String> {
+        let mut args: Vec<String> = std::env::args().collect();
+        let mut argv = vec![args.remove(0)];
+        if let Some(first) = args.first().filter(|a| !a.starts_with('-')) {
+            let path = first.clone();
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read config file {path}: {e}"))?;
+            argv.extend(file_to_flags(&text, &path)?);
+            args.remove(0);
+        }
+        argv.extend(args);
+        match Config::try_parse_from(argv) {
+            Ok(c) => Ok(c),
+            // --help, --version and usage errors: clap prints them and picks the exit code.
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// `(name, value)` of every key CONFIG GET knows, in config-file names.
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+        vec![
+            ("port", self.port.to_string()),
+            ("bind", self.bind.clone()),
+            ("dir", self.data_dir.display().to_string()),
+            ("regions", self.regions.map(|r| r.to_string()).unwrap_or_default()),
+            ("announce-ip", opt(&self.announce_ip)),
+            ("announce-port", self.announce_port.map(|p| p.to_string()).unwrap_or_default()),
+            ("requirepass", opt(&self.requirepass)),
+            ("maxclients", self.maxclients.to_string()),
+            ("proto-max-bulk-len", self.proto_max_bulk_len.to_string()),
+            ("client-query-buffer-limit", self.client_query_buffer_limit.to_string()),
+            ("client-output-buffer-limit", self.client_output_buffer_limit.to_string()),
+            ("active-expire-interval-ms", self.active_expire_interval_ms.to_string()),
+            // Asked by tools such as redis-benchmark; durability here comes from the Raft log.
+            ("save", String::new()),
+            ("appendonly", "no".into()),
+            ("databases", "1".into()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("512mb"), Ok(512 << 20));
+        assert_eq!(parse_memory("1k"), Ok(1000));
+        assert_eq!(parse_memory("1KB"), Ok(1024));
+        assert_eq!(parse_memory("42"), Ok(42));
+        assert!(parse_memory("12xb").is_err());
+        assert!(parse_memory("").is_err());
+    }
+
+    #[test]
+    fn config_file_becomes_flags_and_flags_override() {
+        let flags = file_to_flags("# comment\nport 7000\ndir \"/tmp/a b\"\n\nrequirepass secret\n", "f").unwrap();
+        assert_eq!(flags, vec!["--port", "7000", "--data-dir", "/tmp/a b", "--requirepass", "secret"]);
+        let mut argv = vec!["redraft-server".to_string()];
+        argv.extend(flags);
+        argv.extend(["--port".to_string(), "7001".to_string()]);
+        let c = Config::try_parse_from(argv).unwrap();
+        assert_eq!(c.port, 7001);
+        assert_eq!(c.requirepass.as_deref(), Some("secret"));
+        let e = file_to_flags("port 1\nmaxmemory 1gb\n", "redraft.conf").unwrap_err();
+        assert_eq!(e, "redraft.conf:2: unknown configuration key 'maxmemory'");
+        assert!(file_to_flags("port\n", "f").is_err());
+    }
 }

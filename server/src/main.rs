@@ -3,6 +3,7 @@
 //! Every write is proposed to a region's Raft group (openraft) and acknowledged only once it
 //! is committed in the RocksDB-backed log and applied; reads are linearizable.
 
+mod clients;
 mod cmd;
 mod config;
 mod error;
@@ -15,8 +16,6 @@ mod store;
 
 use std::io::Write;
 
-use clap::Parser;
-
 /// Small, short-lived allocations dominate the request path; mimalloc measured faster than
 /// glibc malloc for them.
 #[global_allocator]
@@ -26,7 +25,13 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 fn main() -> anyhow::Result<()> {
-    let config = config::Config::parse();
+    let config = match config::Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("redraft-server: {}", e.trim_end());
+            std::process::exit(1);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

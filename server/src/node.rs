@@ -24,6 +24,7 @@ pub struct Stats {
     pub proposals: AtomicU64,
     pub proposed_commands: AtomicU64,
     pub expired_keys: AtomicU64,
+    pub rejected_connections: AtomicU64,
 }
 
 pub struct Node {
@@ -38,6 +39,8 @@ pub struct Node {
     pub run_id: String,
     pub started: Instant,
     pub stats: Stats,
+    pub clients: crate::clients::Clients,
+    pub cmdstats: crate::clients::CommandStats,
     next_client_id: AtomicU64,
 }
 
@@ -69,6 +72,10 @@ impl Node {
     /// Opens the store and the standalone regions: `--regions` single-voter groups splitting
     /// the slot space into contiguous ranges, all sharing the store and its IO thread.
     pub async fn open_standalone(config: Config) -> anyhow::Result<Arc<Node>> {
+        if let Some(n) = config.regions {
+            // Checked before the store records anything, so a bad flag leaves the dir as it was.
+            anyhow::ensure!((1..=1024).contains(&n), "--regions must be between 1 and 1024, not {n}");
+        }
         std::fs::create_dir_all(&config.data_dir)?;
         let node_id = load_node_id(&config.data_dir)?;
         let engine = Engine::open(&config.data_dir.join("db"))?;
@@ -80,7 +87,6 @@ impl Node {
                 config.data_dir.display()
             );
         }
-        anyhow::ensure!((1..=1024).contains(&n), "--regions must be between 1 and 1024");
         let addr = format!("{}:{}", config.bind, config.port);
         let mut regions = Vec::with_capacity(n as usize);
         let mut route = vec![0u16; SLOTS];
@@ -99,6 +105,8 @@ impl Node {
             run_id: random_hex40(),
             started: Instant::now(),
             stats: Stats::default(),
+            clients: Default::default(),
+            cmdstats: Default::default(),
             next_client_id: AtomicU64::new(1),
         }))
     }
@@ -213,9 +221,9 @@ impl Node {
             }
             "clients" => {
                 out.push_str("# Clients\r\n");
-                field(out, "connected_clients", self.stats.connected_clients.load(Ordering::Relaxed));
+                field(out, "connected_clients", self.clients.len());
                 field(out, "cluster_connections", 0);
-                field(out, "maxclients", 10000);
+                field(out, "maxclients", self.config.maxclients);
                 field(out, "client_recent_max_input_buffer", 0);
                 field(out, "client_recent_max_output_buffer", 0);
                 field(out, "blocked_clients", 0);
@@ -255,6 +263,8 @@ impl Node {
                 field(out, "total_connections_received", self.stats.connections_received.load(Ordering::Relaxed));
                 field(out, "total_commands_processed", self.stats.commands_processed.load(Ordering::Relaxed));
                 field(out, "expired_keys", self.stats.expired_keys.load(Ordering::Relaxed));
+                field(out, "rejected_connections", self.stats.rejected_connections.load(Ordering::Relaxed));
+                field(out, "total_error_replies", self.cmdstats.total_errors.load(Ordering::Relaxed));
                 field(out, "raft_proposals", self.stats.proposals.load(Ordering::Relaxed));
                 field(out, "raft_proposed_commands", self.stats.proposed_commands.load(Ordering::Relaxed));
             }
@@ -282,6 +292,14 @@ impl Node {
                 let (u, s) = cpu_times();
                 field(out, "used_cpu_sys", format!("{s:.6}"));
                 field(out, "used_cpu_user", format!("{u:.6}"));
+            }
+            "commandstats" => {
+                out.push_str("# Commandstats\r\n");
+                self.cmdstats.write_commandstats(out);
+            }
+            "errorstats" => {
+                out.push_str("# Errorstats\r\n");
+                self.cmdstats.write_errorstats(out);
             }
             "cluster" => {
                 out.push_str("# Cluster\r\n");

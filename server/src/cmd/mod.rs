@@ -4,6 +4,7 @@
 pub mod args;
 pub mod cluster;
 pub mod command;
+pub mod glob;
 pub mod keys;
 pub mod server;
 pub mod string;

@@ -160,6 +160,48 @@ pub fn client_setinfo(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::OK)
 }
 
+pub fn client_info(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
+    let line = ctx.node.clients.all().into_iter().find(|c| c.id == ctx.session.id).map(|c| c.line());
+    Ok(Reply::Verbatim(Bytes::from(format!("{}\n", line.unwrap_or_default()))))
+}
+
+/// CLIENT LIST [TYPE normal] [ID id ...]
+pub fn client_list(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        if eq(&argv[i], "TYPE") && i + 1 < argv.len() {
+            let t = lower(&argv[i + 1]);
+            match t.as_str() {
+                "normal" => {}
+                "master" | "replica" | "slave" | "pubsub" => return Ok(Reply::Verbatim(Bytes::new())),
+                _ => return Err(CmdError::Other(format!("ERR Unknown client type '{}'", text(&argv[i + 1])))),
+            }
+            i += 2;
+        } else if eq(&argv[i], "ID") && i + 1 < argv.len() {
+            let mut v = Vec::new();
+            for a in &argv[i + 1..] {
+                match parse_i64(a) {
+                    Some(id) if id > 0 => v.push(id as u64),
+                    _ => return Err(CmdError::Other("ERR Invalid client ID".into())),
+                }
+            }
+            ids = Some(v);
+            i = argv.len();
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let mut out = String::new();
+    for c in ctx.node.clients.all() {
+        if ids.as_ref().is_none_or(|v| v.contains(&c.id)) {
+            out.push_str(&c.line());
+            out.push('\n');
+        }
+    }
+    Ok(Reply::Verbatim(Bytes::from(out)))
+}
+
 pub fn select(_ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     match parse_i64(&argv[1]) {
         None => Err(CmdError::NotInteger),
@@ -190,17 +232,30 @@ pub fn time(_ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(vec![Reply::bulk(d.as_secs().to_string()), Reply::bulk(d.subsec_micros().to_string())]))
 }
 
-const DEFAULT_SECTIONS: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "keyspace"];
+/// INFO's sections in Redis's order; `default` leaves out commandstats, like Redis 7.
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "commandstats",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
 
 pub fn info(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     let wanted: Vec<String> = argv[1..].iter().map(|a| lower(a)).collect();
     let all = wanted.iter().any(|w| w == "all" || w == "everything");
-    let sections: Vec<&str> = if wanted.is_empty() || wanted.iter().any(|w| w == "default") || all {
-        DEFAULT_SECTIONS.to_vec()
-    } else {
-        DEFAULT_SECTIONS.iter().copied().filter(|s| wanted.iter().any(|w| w == s)).collect()
-    };
+    let default = wanted.is_empty() || wanted.iter().any(|w| w == "default");
+    let sections: Vec<&str> = ALL_SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| all || (default && *s != "commandstats") || wanted.iter().any(|w| w == s))
+        .collect();
     let mut out = String::new();
     for (i, s) in sections.iter().enumerate() {
         if i > 0 {
@@ -214,4 +269,22 @@ pub fn info(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
 /// Appends `key:value\r\n` to an INFO section.
 pub fn field(out: &mut String, key: &str, value: impl std::fmt::Display) {
     let _ = write!(out, "{key}:{value}\r\n");
+}
+
+/// CONFIG GET pattern [pattern ...]: the known keys matching any pattern, once each.
+pub fn config_get(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
+    let mut out = Vec::new();
+    for (k, v) in ctx.node.config.entries() {
+        if argv[2..].iter().any(|p| super::glob::matches(p, k.as_bytes(), true)) {
+            out.push((Reply::bulk(Bytes::from_static(k.as_bytes())), Reply::bulk(v)));
+        }
+    }
+    Ok(Reply::Map(out))
+}
+
+pub fn config_set(_ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
+    Err(CmdError::Other(format!(
+        "ERR Unknown option or number of arguments for CONFIG SET - '{}' (RedRaft takes configuration at start only)",
+        text(&argv[2])
+    )))
 }

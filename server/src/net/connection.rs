@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::clients::ClientInfo;
 use crate::cmd::table::{self, CommandSpec, Handler};
 use crate::cmd::{ConnCtx, Session};
 use crate::error::CmdError;
@@ -37,7 +38,7 @@ struct PendingWrite {
     slot: usize,
 }
 
-pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
+pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session, info: &ClientInfo) {
     let _ = stream.set_nodelay(true);
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
@@ -67,7 +68,13 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
             }
         }
         if !batch.is_empty() {
-            execute(node, &mut session, batch, &mut out).await;
+            let overflow = execute(node, &mut session, info, batch, &mut out).await;
+            info.refresh(&session);
+            if overflow {
+                // Redis closes a client over its output buffer limit without sending more.
+                tracing::warn!(client = session.id, "closing client: output buffer limit reached");
+                return;
+            }
         }
         // After QUIT nothing else is answered, a protocol error included.
         if let (Some(e), false) = (&proto_err, session.close) {
@@ -105,8 +112,15 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session) {
     }
 }
 
-/// Executes requests in order, appending each reply to `out`.
-async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out: &mut BytesMut) {
+/// Executes requests in order, appending each reply to `out`. Returns true, with nothing
+/// appended, when the replies outgrew the client output buffer limit.
+async fn execute(
+    node: &Node,
+    session: &mut Session,
+    info: &ClientInfo,
+    batch: Vec<Vec<Bytes>>,
+    out: &mut BytesMut,
+) -> bool {
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(batch.len());
     // The protocol each reply is encoded in: the one in force when its command ran (HELLO and
     // RESET switch it in the middle of a pipeline).
@@ -114,19 +128,35 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
     let mut pending: Vec<PendingWrite> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut read_barrier_done = vec![false; node.regions.len()];
+    // Per reply: the command it answers (for INFO commandstats) and the time it took.
+    let mut ran: Vec<Option<&'static CommandSpec>> = Vec::with_capacity(batch.len());
+    let mut usecs: Vec<u64> = Vec::with_capacity(batch.len());
+    let mut out_bytes = 0usize;
+    let mut overflow = false;
     for argv in batch {
         node.stats.commands_processed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let slot = replies.len();
         replies.push(None);
         protos.push(session.proto);
+        ran.push(None);
+        usecs.push(0);
         let spec = match check(session, &argv) {
             Ok(s) => s,
-            Err(e) => {
+            Err((e, spec)) => {
+                if let Some(spec) = spec {
+                    node.cmdstats.reject(spec);
+                }
                 replies[slot] = Some(e.to_reply());
                 continue;
             }
         };
-        session.last_cmd = spec.name;
+        // Subcommands are counted and shown (CLIENT LIST cmd=) under their full name.
+        let stat_spec = match spec.has_subcommands() {
+            true => argv.get(1).and_then(|s| table::lookup_sub(spec.name, s)).unwrap_or(spec),
+            false => spec,
+        };
+        session.last_cmd = stat_spec.name;
+        let started = std::time::Instant::now();
         match spec.handler {
             Handler::Write { prepare, .. } => {
                 let keys = spec.key_indexes(argv.len());
@@ -136,11 +166,13 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
                     match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
                         Ok(r) => vec![node.regions.iter().position(|x| x.id == r.id).unwrap_or(0)],
                         Err(e) => {
+                            node.cmdstats.reject(spec);
                             replies[slot] = Some(e.to_reply());
                             continue;
                         }
                     }
                 };
+                ran[slot] = Some(spec);
                 let argv = match prepare {
                     Some(p) => match p(&argv, now_ms()) {
                         Ok(a) => a,
@@ -156,14 +188,14 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
                     pending.push(PendingWrite { region, argv: argv.clone(), slot });
                 }
                 if pending.len() >= MAX_BATCH || pending_bytes >= MAX_PROPOSAL_BYTES {
-                    flush(node, &mut pending, &mut replies).await;
+                    flush(node, &mut pending, &mut replies, &mut usecs).await;
                     pending_bytes = 0;
                     read_barrier_done.iter_mut().for_each(|b| *b = false);
                 }
             }
             Handler::Read(f) => {
                 if !pending.is_empty() {
-                    flush(node, &mut pending, &mut replies).await;
+                    flush(node, &mut pending, &mut replies, &mut usecs).await;
                     pending_bytes = 0;
                     read_barrier_done.iter_mut().for_each(|b| *b = false);
                 }
@@ -171,10 +203,12 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
                 let region = match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
                     Ok(r) => r,
                     Err(e) => {
+                        node.cmdstats.reject(spec);
                         replies[slot] = Some(e.to_reply());
                         continue;
                     }
                 };
+                ran[slot] = Some(spec);
                 let ri = node.regions.iter().position(|x| x.id == region.id).unwrap_or(0);
                 if !read_barrier_done[ri] {
                     if let Err(e) = region.read_barrier().await {
@@ -186,38 +220,71 @@ async fn execute(node: &Node, session: &mut Session, batch: Vec<Vec<Bytes>>, out
                 // Several keys are read from one RocksDB snapshot, so the reply is one state.
                 let ctx = ReadCtx::new(&region.engine, now_ms(), keys.len() > 1);
                 replies[slot] = Some(f(&ctx, &argv).unwrap_or_else(|e| e.to_reply()));
+                usecs[slot] = started.elapsed().as_micros() as u64;
             }
             Handler::Conn(f) => {
                 if !pending.is_empty() {
-                    flush(node, &mut pending, &mut replies).await;
+                    flush(node, &mut pending, &mut replies, &mut usecs).await;
                     pending_bytes = 0;
                     read_barrier_done.iter_mut().for_each(|b| *b = false);
                 }
+                ran[slot] = Some(stat_spec);
+                // CLIENT LIST / INFO show this connection as of this command.
+                info.refresh(session);
                 let mut ctx = ConnCtx { session: &mut *session, node };
                 replies[slot] = Some(f(&mut ctx, &argv).unwrap_or_else(|e| e.to_reply()));
+                usecs[slot] = started.elapsed().as_micros() as u64;
                 protos[slot] = session.proto;
                 if session.close {
                     break;
                 }
             }
         }
+        out_bytes += replies[slot].as_ref().map(Reply::approx_len).unwrap_or(0);
+        if out_bytes > node.config.client_output_buffer_limit {
+            overflow = true;
+            session.close = true;
+            break;
+        }
     }
     if !pending.is_empty() {
-        flush(node, &mut pending, &mut replies).await;
+        flush(node, &mut pending, &mut replies, &mut usecs).await;
+    }
+    for ((r, spec), usec) in replies.iter().zip(&ran).zip(&usecs) {
+        let failed = matches!(r, Some(Reply::Error(_)));
+        if let Some(Reply::Error(text)) = r {
+            node.cmdstats.error_reply(text);
+        }
+        if let Some(spec) = spec {
+            node.cmdstats.record(spec, *usec, failed);
+        }
+    }
+    if overflow {
+        return true;
     }
     for (r, proto) in replies.into_iter().zip(protos) {
         if let Some(r) = r {
             r.encode(proto, out);
         }
     }
+    false
 }
 
 /// Looks the command up and checks arity, then authentication (Redis's order: an unknown
 /// command or a wrong arity is reported even before AUTH).
-fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
+/// An error names the command it refused, when the command exists.
+fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, (CmdError, Option<&'static CommandSpec>)> {
     let Some(spec) = table::lookup(&argv[0]) else {
-        return Err(CmdError::unknown_command(&argv[0], &argv[1..]));
+        return Err((CmdError::unknown_command(&argv[0], &argv[1..]), None));
     };
+    check_known(session, spec, argv).map_err(|e| (e, Some(spec)))
+}
+
+fn check_known(
+    session: &Session,
+    spec: &'static CommandSpec,
+    argv: &[Bytes],
+) -> Result<&'static CommandSpec, CmdError> {
     if !spec.arity_ok(argv.len()) {
         return Err(CmdError::WrongArity(spec.name.to_string()));
     }
@@ -241,7 +308,9 @@ fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, CmdE
 }
 
 /// Proposes the pending writes, one entry per region, and files their replies.
-async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Option<Reply>]) {
+async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Option<Reply>], usecs: &mut [u64]) {
+    let started = std::time::Instant::now();
+    let n = pending.len().max(1) as u64;
     let mut by_region: Vec<Vec<PendingWrite>> = (0..node.regions.len()).map(|_| Vec::new()).collect();
     for p in pending.drain(..) {
         by_region[p.region].push(p);
@@ -257,6 +326,11 @@ async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Opti
         (writes, result)
     });
     for (writes, result) in futures::future::join_all(futures).await {
+        // Each write is charged an equal share of the proposal's time.
+        let share = started.elapsed().as_micros() as u64 / n;
+        for w in &writes {
+            usecs[w.slot] = share;
+        }
         match result {
             Ok(rs) => {
                 for (w, r) in writes.into_iter().zip(rs) {

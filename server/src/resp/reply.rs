@@ -44,6 +44,17 @@ impl Reply {
         b.map(Reply::Bulk).unwrap_or(Reply::Nil)
     }
 
+    /// Roughly the bytes this reply takes on the wire (for the output buffer limit).
+    pub fn approx_len(&self) -> usize {
+        match self {
+            Reply::Bulk(b) | Reply::Verbatim(b) => b.len() + 16,
+            Reply::Error(e) => e.len() + 3,
+            Reply::Array(v) | Reply::Set(v) => 8 + v.iter().map(Reply::approx_len).sum::<usize>(),
+            Reply::Map(v) => 8 + v.iter().map(|(k, x)| k.approx_len() + x.approx_len()).sum::<usize>(),
+            _ => 16,
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         matches!(self, Reply::Error(_))
     }
