@@ -52,6 +52,9 @@ pub struct Config {
     /// How often the active expiry task looks for expired keys, in ms.
     #[arg(long, default_value_t = 100)]
     pub active_expire_interval_ms: u64,
+    /// The config file given as the first argument (absolute), if any.
+    #[arg(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 /// Config-file keys and the flag each one sets.
@@ -105,8 +108,8 @@ pub fn file_to_flags(text: &str, path: &str) -> Result<Vec<String>, String> {
         if args.len() != 2 {
             return Err(format!("{path}:{}: '{key}' takes exactly one value", i + 1));
         }
-        flags.push(flag.to_string());
-        flags.push(String::from_utf8_lossy(&args[1]).into_owned());
+        // `--flag=value`, so a value starting with '-' is not taken for a flag.
+        flags.push(format!("{flag}={}", String::from_utf8_lossy(&args[1])));
     }
     Ok(flags)
 }
@@ -116,15 +119,24 @@ impl Config {
     pub fn load() -> Result<Config, String> {
         let mut args: Vec<String> = std::env::args().collect();
         let mut argv = vec![args.remove(0)];
+        let mut config_file = None;
         if let Some(first) = args.first().filter(|a| !a.starts_with('-')) {
             let path = first.clone();
             let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read config file {path}: {e}"))?;
             argv.extend(file_to_flags(&text, &path)?);
+            config_file = Some(std::fs::canonicalize(&path).unwrap_or_else(|_| PathBuf::from(&path)));
             args.remove(0);
         }
         argv.extend(args);
         match Config::try_parse_from(argv) {
-            Ok(c) => Ok(c),
+            Ok(mut c) => {
+                c.config_file = config_file;
+                // As in Redis, an empty password means no password.
+                if c.requirepass.as_deref() == Some("") {
+                    c.requirepass = None;
+                }
+                Ok(c)
+            }
             // --help, --version and usage errors: clap prints them and picks the exit code.
             Err(e) => e.exit(),
         }
@@ -139,7 +151,7 @@ impl Config {
             ("dir", self.data_dir.display().to_string()),
             ("regions", self.regions.map(|r| r.to_string()).unwrap_or_default()),
             ("announce-ip", opt(&self.announce_ip)),
-            ("announce-port", self.announce_port.map(|p| p.to_string()).unwrap_or_default()),
+            ("announce-port", self.announce_port.unwrap_or(0).to_string()),
             ("requirepass", opt(&self.requirepass)),
             ("maxclients", self.maxclients.to_string()),
             ("proto-max-bulk-len", self.proto_max_bulk_len.to_string()),
@@ -171,7 +183,7 @@ mod tests {
     #[test]
     fn config_file_becomes_flags_and_flags_override() {
         let flags = file_to_flags("# comment\nport 7000\ndir \"/tmp/a b\"\n\nrequirepass secret\n", "f").unwrap();
-        assert_eq!(flags, vec!["--port", "7000", "--data-dir", "/tmp/a b", "--requirepass", "secret"]);
+        assert_eq!(flags, vec!["--port=7000", "--data-dir=/tmp/a b", "--requirepass=secret"]);
         let mut argv = vec!["redraft-server".to_string()];
         argv.extend(flags);
         argv.extend(["--port".to_string(), "7001".to_string()]);

@@ -54,6 +54,9 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     expire::spawn(node.clone(), stop_rx.clone());
     let server = tokio::spawn(net::listener::run(node.clone(), listener, stop_rx));
+    // Installed before the readiness line: a SIGTERM right after it must stop us cleanly.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     tracing::info!(node_id = %node.node_id, "serving RESP on {addr}");
     // The readiness line scripts and tests wait for: printed once the region leads and has
     // applied its log, so the first request already sees every acknowledged write.
@@ -62,8 +65,6 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
         writeln!(out, "REDRAFT_READY {addr}")?;
         out.flush()?;
     }
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}

@@ -71,7 +71,7 @@ fn load_node_id(dir: &Path) -> std::io::Result<String> {
 impl Node {
     /// Opens the store and the standalone regions: `--regions` single-voter groups splitting
     /// the slot space into contiguous ranges, all sharing the store and its IO thread.
-    pub async fn open_standalone(config: Config) -> anyhow::Result<Arc<Node>> {
+    pub async fn open_standalone(mut config: Config) -> anyhow::Result<Arc<Node>> {
         if let Some(n) = config.regions {
             // Checked before the store records anything, so a bad flag leaves the dir as it was.
             anyhow::ensure!((1..=1024).contains(&n), "--regions must be between 1 and 1024, not {n}");
@@ -87,6 +87,8 @@ impl Node {
                 config.data_dir.display()
             );
         }
+        // CONFIG GET shows the count in effect, also when it came from the data dir.
+        config.regions = Some(n);
         let addr = format!("{}:{}", config.bind, config.port);
         let mut regions = Vec::with_capacity(n as usize);
         let mut route = vec![0u16; SLOTS];
@@ -143,9 +145,10 @@ impl Node {
         (ip, self.config.announce_port.unwrap_or(self.config.port))
     }
 
-    /// The cluster bus port shown in CLUSTER NODES (`port + 10000`, as in Redis).
+    /// The cluster bus port shown in CLUSTER NODES: the real port + 10000, as in Redis (an
+    /// announced port does not move it).
     pub fn bus_port(&self) -> u32 {
-        self.announce().1 as u32 + 10000
+        self.config.port as u32 + 10000
     }
 
     /// The configuration epoch of a standalone node's one-node cluster view.
@@ -216,7 +219,11 @@ impl Node {
                 field(out, "hz", 10);
                 field(out, "configured_hz", 10);
                 field(out, "executable", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
-                field(out, "config_file", "");
+                field(
+                    out,
+                    "config_file",
+                    self.config.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                );
                 field(out, "io_threads_active", 0);
             }
             "clients" => {

@@ -7,6 +7,7 @@ Every test talks to the real server binary named by the REDRAFT_BIN environment 
 
 import os
 import queue
+import random
 import shutil
 import signal
 import socket
@@ -58,13 +59,18 @@ def no_retry():
 class RedraftServer:
     """One RedRaft process on a fixed data dir; can be stopped, killed and restarted."""
 
-    def __init__(self, data_dir, log_path, requirepass=None, port=None, extra_args=()):
+    def __init__(self, data_dir, log_path, requirepass=None, port=None, extra_args=(),
+                 config_path=None, cli_base=True):
         self.binary = _redraft_bin()
         self.data_dir = data_dir
         self.log_path = log_path
         self.requirepass = requirepass
         self.extra_args = list(extra_args)
         self.port = port or free_port()
+        # A config file passed as the first argument (`redraft-server FILE [--flag value ...]`).
+        self.config_path = config_path
+        # False: leave out --port/--bind/--data-dir (the config file must set them).
+        self.cli_base = cli_base
         self.proc = None
         self.starts = 0
         # nodeid (or nodeid prefix, e.g. a module) of the tests that use it; None: everyone
@@ -74,8 +80,11 @@ class RedraftServer:
 
     # ----- lifecycle -------------------------------------------------------------------
     def args(self):
-        a = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--data-dir", self.data_dir]
+        a = [self.binary]
+        if self.config_path is not None:
+            a.append(self.config_path)
+        if self.cli_base:
+            a += ["--port", str(self.port), "--bind", "127.0.0.1", "--data-dir", self.data_dir]
         if self.requirepass is not None:
             a += ["--requirepass", self.requirepass]
         return a + self.extra_args
@@ -117,6 +126,7 @@ class RedraftServer:
             left = deadline - time.monotonic()
             if left <= 0:
                 self._abort()
+                self.proc = None  # a failed start is reported here, not again by stop()
                 raise RuntimeError(
                     f"server did not print {READY_PREFIX} within {timeout:.0f}s; "
                     f"stdout so far: {seen!r}\n{self.log_tail()}")
@@ -126,6 +136,7 @@ class RedraftServer:
                 continue
             if raw is None:
                 code = self.proc.wait(timeout=10)
+                self.proc = None  # a failed start is reported here, not again by stop()
                 raise RuntimeError(
                     f"server exited with code {code} before printing {READY_PREFIX}; "
                     f"stdout: {seen!r}\n{self.log_tail()}")
@@ -133,6 +144,25 @@ class RedraftServer:
             seen.append(line)
             if line.startswith(READY_PREFIX):
                 return self
+
+    def run_to_exit(self, timeout=30):
+        """Run the binary in the foreground with this server's arguments, for a start that must
+        fail (bad flags or config). Returns (exit code, stdout, stderr) as text; a process
+        still running after `timeout` is killed and fails the test."""
+        assert not self.alive(), "server already running"
+        args = self.args()
+        self._log_line(f"run to exit: {' '.join(args)}")
+        try:
+            done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            pytest.fail(f"{' '.join(args)} still running after {timeout}s (expected it to exit); "
+                        f"stdout: {e.stdout!r} stderr: {e.stderr!r}")
+        out = done.stdout.decode("utf-8", "replace")
+        err = done.stderr.decode("utf-8", "replace")
+        with open(self.log_path, "a", encoding="utf-8") as f:
+            f.write(f"[exit code {done.returncode}]\n[stdout] {out}\n[stderr] {err}\n")
+        return done.returncode, out, err
 
     def _abort(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -213,8 +243,13 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def new_server(workdir, name, requirepass=None, owner=None, extra_args=()):
-    """A started server with its own data dir under workdir/<name>/."""
+def new_server(workdir, name, requirepass=None, owner=None, extra_args=(), config_text=None,
+               cli_base=True, start=True):
+    """A server with its own data dir under workdir/<name>/, started unless start=False.
+
+    config_text: the text of a config file written to workdir/<name>/redraft.conf and passed
+    as the first argument; a callable gets the RedraftServer (for its port and data_dir) and
+    returns the text. cli_base=False leaves out --port/--bind/--data-dir."""
     safe = "".join(c if c.isalnum() else "_" for c in name)[:80]
     base = os.path.join(workdir, safe)
     n = 0
@@ -223,9 +258,15 @@ def new_server(workdir, name, requirepass=None, owner=None, extra_args=()):
     base += f"_{n}" if n else ""
     os.makedirs(os.path.join(base, "data"))
     srv = RedraftServer(os.path.join(base, "data"), os.path.join(base, "server.log"),
-                        requirepass=requirepass, extra_args=extra_args)
+                        requirepass=requirepass, extra_args=extra_args, cli_base=cli_base)
     srv.owner = owner
-    srv.start()
+    if config_text is not None:
+        srv.config_path = os.path.join(base, "redraft.conf")
+        text = config_text(srv) if callable(config_text) else config_text
+        with open(srv.config_path, "w", encoding="utf-8") as f:
+            f.write(text)
+    if start:
+        srv.start()
     return srv
 
 
@@ -235,9 +276,10 @@ def make_server(workdir, request):
     SIGTERM and must exit 0."""
     made = []
 
-    def make(requirepass=None, extra_args=()):
+    def make(requirepass=None, extra_args=(), config_text=None, cli_base=True, start=True):
         srv = new_server(workdir, request.node.name, requirepass=requirepass,
-                         owner=request.node.nodeid, extra_args=extra_args)
+                         owner=request.node.nodeid, extra_args=extra_args,
+                         config_text=config_text, cli_base=cli_base, start=start)
         made.append(srv)
         return srv
 
@@ -266,7 +308,7 @@ def server(_shared_server):
     """
     srv = _shared_server
     if not srv.alive():
-        code = srv.proc.returncode
+        code = srv.proc.returncode if srv.proc is not None else "(never started)"
         tail = srv.log_tail()
         srv.start()
         pytest.fail(f"the shared RedRaft server had died (exit code {code}) before this test; "
@@ -310,3 +352,111 @@ def pytest_runtest_makereport(item, call):
             if srv.owner is not None and not item.nodeid.startswith(srv.owner):
                 continue
             rep.sections.append((f"redraft server log ({srv.log_path})", srv.log_tail()))
+
+
+# ----------------------------------------------------------------------------------------------
+# The reference: a real redis-server 7.0.15 in cluster mode owning every slot.
+REDIS_SERVER_BIN = os.environ.get("REDIS_SERVER_BIN", "redis-server")
+
+
+def free_cluster_port():
+    """A free port p <= 55535 whose cluster bus port p+10000 is free too (Redis needs both)."""
+    rnd = random.Random()
+    for _ in range(200):
+        p = rnd.randint(20000, 55535)
+        socks = []
+        try:
+            for port in (p, p + 10000):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return p
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port pair for the reference redis-server")
+
+
+class ReferenceRedis:
+    def __init__(self, base):
+        self.port = free_cluster_port()
+        self.dir = base
+        self.log_path = os.path.join(base, "redis.log")
+        self.proc = None
+
+    def start(self):
+        binary = shutil.which(REDIS_SERVER_BIN)
+        if binary is None:
+            pytest.fail(f"{REDIS_SERVER_BIN} not found: the reference redis-server is needed "
+                        f"(Debian: apt-get install redis-server), or set REDIS_SERVER_BIN")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+             "--save", "", "--appendonly", "no", "--daemonize", "no",
+             "--logfile", self.log_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + READY_TIMEOUT
+        c = self.client(protocol=2)
+        try:
+            while True:
+                assert self.proc.poll() is None, f"redis-server exited: {self._log()}"
+                try:
+                    c.ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            assert c.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            # a lone node turns cluster_state:ok a moment after it owns every slot
+            while "cluster_state:ok" not in c.execute_command("CLUSTER", "INFO"):
+                assert time.monotonic() < deadline, "reference redis never reached cluster_state:ok"
+                time.sleep(0.05)
+        finally:
+            c.close()
+        return self
+
+    def _log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()[-LOG_TAIL_BYTES:]
+        except OSError as e:
+            return f"(no log: {e})"
+
+    def client(self, protocol=None, decode_responses=True, **kw):
+        kw.setdefault("socket_timeout", 30)
+        kw.setdefault("socket_connect_timeout", 10)
+        kwargs = dict(host="127.0.0.1", port=self.port, decode_responses=decode_responses,
+                      retry=no_retry(), **kw)
+        if protocol is not None:
+            kwargs["protocol"] = protocol
+        return redis.Redis(**kwargs)
+
+    def connect(self, timeout=10):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def reference_redis(workdir):
+    """A real redis-server (REDIS_SERVER_BIN, default `redis-server`) with --cluster-enabled yes
+    and CLUSTER ADDSLOTSRANGE 0 16383: the byte-for-byte reference for the cluster view."""
+    base = os.path.join(workdir, "reference-redis")
+    os.makedirs(base)
+    ref = ReferenceRedis(base)
+    try:
+        yield ref.start()
+    finally:
+        ref.stop()

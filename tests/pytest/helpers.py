@@ -158,3 +158,25 @@ def wait_until(pred, timeout=10.0, interval=0.05, what="condition"):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+SLOTS = 16384
+_slot_keys = {}
+
+
+def key_in_slot(slot, prefix="k"):
+    """A key (str) whose CLUSTER KEYSLOT is `slot` (no hash tag), found by search and cached."""
+    from redis.crc import key_slot
+    want = (prefix, slot)
+    if want not in _slot_keys:
+        i = 0
+        while want not in _slot_keys:
+            k = f"{prefix}:{i}"
+            _slot_keys.setdefault((prefix, key_slot(k.encode())), k)
+            i += 1
+    return _slot_keys[want]
+
+
+def region_bounds(n):
+    """The slot ranges [start, end) of `--regions n`: [i*16384/n, (i+1)*16384/n)."""
+    return [(i * SLOTS // n, (i + 1) * SLOTS // n) for i in range(n)]

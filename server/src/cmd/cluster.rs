@@ -83,19 +83,27 @@ pub fn keyslot(_ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(key_slot(&argv[2]) as i64))
 }
 
-fn slot_arg(a: &[u8]) -> Option<u16> {
-    parse_i64(a).filter(|s| (0..SLOTS as i64).contains(s)).map(|s| s as u16)
+/// A slot argument: not an integer -> the integer error; out of range -> `invalid`.
+fn slot_arg(a: &[u8], invalid: &str) -> CmdResult<u16> {
+    let s = parse_i64(a).ok_or(CmdError::NotInteger)?;
+    if !(0..SLOTS as i64).contains(&s) {
+        return Err(CmdError::Other(invalid.into()));
+    }
+    Ok(s as u16)
 }
 
 pub fn countkeysinslot(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
-    let slot = slot_arg(&argv[2]).ok_or_else(|| CmdError::Other("ERR Invalid slot".into()))?;
+    let slot = slot_arg(&argv[2], "ERR Invalid slot")?;
     Ok(Reply::Int(ctx.node.engine.counts.get(slot).0 as i64))
 }
 
 pub fn getkeysinslot(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
-    let invalid = || CmdError::Other("ERR Invalid slot or number of keys".into());
-    let slot = slot_arg(&argv[2]).ok_or_else(invalid)?;
-    let count = parse_i64(&argv[3]).filter(|c| *c >= 0).ok_or_else(invalid)?;
+    const INVALID: &str = "ERR Invalid slot or number of keys";
+    let slot = slot_arg(&argv[2], INVALID)?;
+    let count = parse_i64(&argv[3]).ok_or(CmdError::NotInteger)?;
+    if count < 0 {
+        return Err(CmdError::Other(INVALID.into()));
+    }
     let keys = ctx.node.keys_in_slot(slot, count as usize)?;
     Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
 }

@@ -277,32 +277,33 @@ fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, (Cmd
     let Some(spec) = table::lookup(&argv[0]) else {
         return Err((CmdError::unknown_command(&argv[0], &argv[1..]), None));
     };
-    check_known(session, spec, argv).map_err(|e| (e, Some(spec)))
+    check_known(session, spec, argv)
 }
 
 fn check_known(
     session: &Session,
     spec: &'static CommandSpec,
     argv: &[Bytes],
-) -> Result<&'static CommandSpec, CmdError> {
+) -> Result<&'static CommandSpec, (CmdError, Option<&'static CommandSpec>)> {
     if !spec.arity_ok(argv.len()) {
-        return Err(CmdError::WrongArity(spec.name.to_string()));
+        return Err((CmdError::WrongArity(spec.name.to_string()), Some(spec)));
     }
-    if !session.authenticated && argv.len() >= 2 && spec.has_subcommands() {
-        // Redis checks the subcommand and its arity before authentication too.
+    // Redis checks the subcommand and its arity before authentication too. A refusal is
+    // counted against the subcommand; an unknown subcommand only as an error.
+    if argv.len() >= 2 && spec.has_subcommands() {
         match table::lookup_sub(spec.name, &argv[1]) {
             None => {
-                return Err(CmdError::UnknownSubcommand {
-                    cmd: spec.name.to_uppercase(),
-                    sub: String::from_utf8_lossy(&argv[1]).into_owned(),
-                })
+                let sub = String::from_utf8_lossy(&argv[1]).into_owned();
+                return Err((CmdError::UnknownSubcommand { cmd: spec.name.to_uppercase(), sub }, None));
             }
-            Some(sub) if !sub.arity_ok(argv.len()) => return Err(CmdError::WrongArity(sub.name.to_string())),
+            Some(sub) if !sub.arity_ok(argv.len()) => {
+                return Err((CmdError::WrongArity(sub.name.to_string()), Some(sub)));
+            }
             _ => {}
         }
     }
     if !session.authenticated && !spec.has_flag("no_auth") {
-        return Err(CmdError::NoAuth);
+        return Err((CmdError::NoAuth, Some(spec)));
     }
     Ok(spec)
 }

@@ -73,6 +73,10 @@ type Server struct {
 	logDir  string
 	opts    map[string]string
 	starts  int
+	// confPath, when set, is passed as the first argument (a config file).
+	confPath string
+	// noDefaultFlags leaves out --port/--bind/--data-dir (the config file sets them).
+	noDefaultFlags bool
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -85,6 +89,14 @@ type Server struct {
 // readiness line. Extra opts are passed as `--key value`. The server is killed at the end
 // of the test if the test did not stop it, and its log tails are printed if the test failed.
 func StartServer(t testing.TB, opts map[string]string) *Server {
+	t.Helper()
+	s := newServer(t, opts)
+	s.start()
+	return s
+}
+
+// newServer prepares a Server (free port, fresh data and log dirs, cleanup) without starting it.
+func newServer(t testing.TB, opts map[string]string) *Server {
 	t.Helper()
 	bin := BinPath(t)
 	s := &Server{
@@ -110,7 +122,6 @@ func StartServer(t testing.TB, opts map[string]string) *Server {
 			s.dumpLogs()
 		}
 	})
-	s.start()
 	return s
 }
 
@@ -133,15 +144,23 @@ func (s *Server) Pid() int {
 	return s.cmd.Process.Pid
 }
 
-func (s *Server) args() []string {
-	args := []string{"--port", strconv.Itoa(s.port), "--bind", s.host, "--data-dir", s.dataDir}
-	keys := make([]string, 0, len(s.opts))
-	for k := range s.opts {
+func (s *Server) args() []string { return s.argsWith(s.opts) }
+
+func (s *Server) argsWith(opts map[string]string) []string {
+	var args []string
+	if s.confPath != "" {
+		args = append(args, s.confPath)
+	}
+	if !s.noDefaultFlags {
+		args = append(args, "--port", strconv.Itoa(s.port), "--bind", s.host, "--data-dir", s.dataDir)
+	}
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		args = append(args, "--"+k, s.opts[k])
+		args = append(args, "--"+k, opts[k])
 	}
 	return args
 }
