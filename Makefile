@@ -55,7 +55,7 @@ test: deps build unit gotest pytest
 
 # redis-benchmark against redraft and redis-server (fsync always / no persistence), interleaved.
 bench: deps-apt build
-	$(PYTHON) bench/redis_benchmark.py --bin $(BIN) --runs $${RUNS:-3}
+	$(PYTHON) bench/redis_benchmark.py --bin $(BIN) --runs $${RUNS:-3} --regions 1,4
 
 fmt:
 	cargo fmt --all
