@@ -110,23 +110,7 @@ const fn nokey(
     complexity: &'static str,
     handler: Handler,
 ) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: 0,
-        last_key: 0,
-        step: 0,
-        acl,
-        tips,
-        key_flags: NONE,
-        key_notes: "",
-        group,
-        since,
-        summary,
-        complexity,
-        handler,
-    }
+    keyed(name, arity, flags, (0, 0, 0), acl, tips, NONE, group, since, summary, complexity, handler)
 }
 
 /// A command with keys at `first..=last` every `step`.
