@@ -178,7 +178,7 @@ def test_restart_with_a_different_region_count_fails(make_server, created, reope
 
     srv.extra_args = ["--regions", str(reopened)]
     code, out, err = srv.run_to_exit()
-    assert code != 0, f"started with --regions {reopened} on a {created or 1}-region data dir"
+    assert code > 0, f"started with --regions {reopened} on a {created or 1}-region data dir"
     assert "REDRAFT_READY" not in out
     assert err.strip(), "no message on stderr"
     assert "regions" in err.lower(), err
@@ -196,7 +196,7 @@ def test_restart_with_a_different_region_count_fails(make_server, created, reope
 def test_invalid_region_count_is_refused_and_leaves_the_dir_usable(make_server, bad):
     srv = make_server(extra_args=["--regions", bad], start=False)
     code, out, err = srv.run_to_exit()
-    assert code != 0, f"started with --regions {bad}"
+    assert code > 0, f"started with --regions {bad}"
     assert "REDRAFT_READY" not in out
     assert err.strip(), "no message on stderr"
     # A refused start must not record anything that keeps the data dir from opening later.

@@ -2,6 +2,7 @@ package durability
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
 	"strconv"
@@ -35,6 +36,15 @@ type writerLog struct {
 	err       error // a wrong reply (not a connection error)
 }
 
+// noteErr keeps a server error reply (a RESP error, not a broken connection) as a failure:
+// only a write cut by the crash may have an unknown outcome.
+func (l *writerLog) noteErr(err error) {
+	var re redis.Error
+	if errors.As(err, &re) && l.err == nil {
+		l.err = fmt.Errorf("server error reply: %w", err)
+	}
+}
+
 // runWriter issues sequential writes until ctx is done or a write fails, and logs every ack.
 func runWriter(ctx context.Context, rdb *redis.Client, w int, acked *atomic.Int64, r *rand.Rand) *writerLog {
 	log := &writerLog{keys: map[string]*keyState{}, ctrKey: fmt.Sprintf("ctr:{w%d}", w)}
@@ -48,6 +58,7 @@ func runWriter(ctx context.Context, rdb *redis.Client, w int, acked *atomic.Int6
 			n, err := rdb.Del(context.Background(), victim).Result()
 			if err != nil {
 				st.unknown = true
+				log.noteErr(err)
 				return log
 			}
 			if n != 1 {
@@ -58,6 +69,7 @@ func runWriter(ctx context.Context, rdb *redis.Client, w int, acked *atomic.Int6
 		case i%4 == 3:
 			log.ctrFlight = true
 			if err := rdb.Incr(context.Background(), log.ctrKey).Err(); err != nil {
+				log.noteErr(err)
 				return log
 			}
 			log.ctrFlight = false
@@ -73,6 +85,7 @@ func runWriter(ctx context.Context, rdb *redis.Client, w int, acked *atomic.Int6
 			}
 			if err != nil {
 				st.unknown = true
+				log.noteErr(err)
 				return log
 			}
 		}

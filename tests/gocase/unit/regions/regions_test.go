@@ -296,7 +296,7 @@ func TestRegionsSurviveRestart(t *testing.T) {
 	srv.Close()
 	for _, other := range []string{"1", "2", "8"} {
 		res := util.RunExpectingExit(t, srv.ArgsWith(map[string]string{"regions": other})...)
-		require.NotZero(t, res.Code, "--regions %s on a %d-region data dir must exit non-zero (%v)", other, n, res.Err)
+		require.Positive(t, res.Code, "a refusal is an exit code, not a crash (signal): --regions %s on a %d-region data dir must exit non-zero (%v)", other, n, res.Err)
 		require.Contains(t, strings.ToLower(res.Stderr), "regions", "--regions %s: stderr must say why:\n%s", other, res.Stderr)
 	}
 	srv.RestartWithOpts(map[string]string{"regions": strconv.Itoa(n)})
@@ -313,7 +313,7 @@ func TestDefaultDataDirRefusesOtherRegionCount(t *testing.T) {
 	srv.Close()
 
 	res := util.RunExpectingExit(t, srv.ArgsWith(map[string]string{"regions": "4"})...)
-	require.NotZero(t, res.Code, "--regions 4 on a data dir created with one region must exit non-zero (%v)", res.Err)
+	require.Positive(t, res.Code, "a refusal is an exit code, not a crash (signal): --regions 4 on a data dir created with one region must exit non-zero (%v)", res.Err)
 	require.Contains(t, strings.ToLower(res.Stderr), "regions", "stderr must say why:\n%s", res.Stderr)
 
 	srv.RestartWithOpts(map[string]string{"regions": "1"})
@@ -328,7 +328,7 @@ func TestDefaultDataDirRefusesOtherRegionCount(t *testing.T) {
 func TestInvalidRegionCountRefusesToStart(t *testing.T) {
 	for _, bad := range []string{"0", "-1", "abc"} {
 		res := util.RunExpectingExit(t, "--port", "0", "--bind", "127.0.0.1", "--data-dir", t.TempDir(), "--regions", bad)
-		require.NotZero(t, res.Code, "--regions %s must exit non-zero (%v)", bad, res.Err)
+		require.Positive(t, res.Code, "a refusal is an exit code, not a crash (signal): --regions %s must exit non-zero (%v)", bad, res.Err)
 		require.NotEmpty(t, strings.TrimSpace(res.Stderr), "--regions %s: stderr must say why", bad)
 	}
 }
