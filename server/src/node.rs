@@ -255,6 +255,8 @@ impl Node {
                 field(out, "raft_wal_syncs", io.syncs.load(Ordering::Relaxed));
                 field(out, "raft_wal_synced_requests", io.synced_requests.load(Ordering::Relaxed));
                 field(out, "raft_wal_sync_usec", io.sync_usec.load(Ordering::Relaxed));
+                field(out, "raft_applied_entries", io.applied_entries.load(Ordering::Relaxed));
+                field(out, "raft_apply_usec", io.apply_usec.load(Ordering::Relaxed));
                 let (mut e, mut c, mut us) = (0, 0, 0);
                 for r in &self.regions {
                     e += r.stats.entries.load(Ordering::Relaxed);

@@ -25,6 +25,9 @@ pub struct IoStats {
     pub synced_requests: AtomicU64,
     /// Time spent in `flush_wal(sync)`, in microseconds.
     pub sync_usec: AtomicU64,
+    /// Entries applied by state machines, and the time spent applying them.
+    pub applied_entries: AtomicU64,
+    pub apply_usec: AtomicU64,
 }
 
 impl IoHandle {

@@ -136,6 +136,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let engine = self.engine.clone();
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
+            let started = std::time::Instant::now();
             let log_id = entry.log_id;
             let (replies, ctx) = match &entry.payload {
                 EntryPayload::Normal(p) => {
@@ -157,6 +158,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 self.applied = previous;
                 return Err(e);
             }
+            let stats = &self.engine.io.stats;
+            stats.applied_entries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            stats.apply_usec.fetch_add(started.elapsed().as_micros() as u64, std::sync::atomic::Ordering::Relaxed);
             if let Some(r) = responder {
                 r.send(replies);
             }
