@@ -167,7 +167,7 @@ pub fn client_info(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
 
 /// CLIENT LIST [TYPE normal] [ID id ...]
 pub fn client_list(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
-    let mut ids: Option<Vec<u64>> = None;
+    let mut ids: Option<Vec<i64>> = None;
     let mut i = 2;
     while i < argv.len() {
         if eq(&argv[i], "TYPE") && i + 1 < argv.len() {
@@ -181,9 +181,10 @@ pub fn client_list(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
         } else if eq(&argv[i], "ID") && i + 1 < argv.len() {
             let mut v = Vec::new();
             for a in &argv[i + 1..] {
+                // Any integer is accepted (ids < 1 simply match nothing), as in Redis.
                 match parse_i64(a) {
-                    Some(id) if id > 0 => v.push(id as u64),
-                    _ => return Err(CmdError::Other("ERR Invalid client ID".into())),
+                    Some(id) => v.push(id),
+                    None => return Err(CmdError::Other("ERR Invalid client ID".into())),
                 }
             }
             ids = Some(v);
@@ -194,7 +195,7 @@ pub fn client_list(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     }
     let mut out = String::new();
     for c in ctx.node.clients.all() {
-        if ids.as_ref().is_none_or(|v| v.contains(&c.id)) {
+        if ids.as_ref().is_none_or(|v| v.contains(&(c.id as i64))) {
             out.push_str(&c.line());
             out.push('\n');
         }
