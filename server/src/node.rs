@@ -19,10 +19,9 @@ use crate::store::Engine;
 #[derive(Default)]
 pub struct Stats {
     pub connections_received: AtomicU64,
-    pub connected_clients: AtomicU64,
     pub commands_processed: AtomicU64,
-    pub proposals: AtomicU64,
-    pub proposed_commands: AtomicU64,
+    /// Per-connection write batches handed to the region proposers (before merging).
+    pub write_batches: AtomicU64,
     pub expired_keys: AtomicU64,
     pub rejected_connections: AtomicU64,
 }
@@ -121,8 +120,9 @@ impl Node {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The one region holding all `keys`, or CROSSSLOT when they span regions.
-    pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<&Arc<Region>, CmdError> {
+    /// The index (in `regions`) of the one region holding all `keys`, or CROSSSLOT when they
+    /// span regions.
+    pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<usize, CmdError> {
         let mut found: Option<u16> = None;
         for k in keys {
             let r = self.route[key_slot(k) as usize];
@@ -132,7 +132,7 @@ impl Node {
                 _ => {}
             }
         }
-        Ok(&self.regions[found.unwrap_or(0) as usize])
+        Ok(found.unwrap_or(0) as usize)
     }
 
     /// The address clients are told to use for this node.
@@ -274,8 +274,7 @@ impl Node {
                 field(out, "expired_keys", self.stats.expired_keys.load(Ordering::Relaxed));
                 field(out, "rejected_connections", self.stats.rejected_connections.load(Ordering::Relaxed));
                 field(out, "total_error_replies", self.cmdstats.total_errors.load(Ordering::Relaxed));
-                field(out, "raft_proposals", self.stats.proposals.load(Ordering::Relaxed));
-                field(out, "raft_proposed_commands", self.stats.proposed_commands.load(Ordering::Relaxed));
+                field(out, "raft_write_batches", self.stats.write_batches.load(Ordering::Relaxed));
             }
             "replication" => {
                 out.push_str("# Replication\r\n");

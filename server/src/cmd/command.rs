@@ -92,11 +92,9 @@ fn find(name: &[u8]) -> Option<&'static CommandSpec> {
     }
 }
 
-pub fn command(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
-    if argv.len() == 1 {
-        return Ok(Reply::Array(table::top_level().map(entry).collect()));
-    }
-    super::server::subcommand(ctx, argv)
+/// COMMAND without a subcommand (with one, the subcommand's own entry runs).
+pub fn command(_ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
+    Ok(Reply::Array(table::top_level().map(entry).collect()))
 }
 
 pub fn count(_ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {

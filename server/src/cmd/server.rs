@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::args::{eq, lower, parse_i64, text};
-use super::table::{self, Handler};
+
 use super::ConnCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
@@ -111,19 +111,12 @@ pub fn hello(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     ]))
 }
 
-/// Dispatches `container sub ...` to the `container|sub` table entry.
-pub fn subcommand(ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
-    let container = lower(&argv[0]);
-    let Some(spec) = table::lookup_sub(&container, &argv[1]) else {
-        return Err(CmdError::UnknownSubcommand { cmd: container.to_uppercase(), sub: text(&argv[1]) });
-    };
-    if !spec.arity_ok(argv.len()) {
-        return Err(CmdError::WrongArity(spec.name.to_string()));
-    }
-    match spec.handler {
-        Handler::Conn(f) => f(ctx, argv),
-        _ => Err(CmdError::Other(format!("ERR '{}' cannot run here", spec.name))),
-    }
+/// The handler of a container (CLIENT, CLUSTER, CONFIG). The connection resolves
+/// `container sub` to the `container|sub` entry before dispatch, so this only runs if a
+/// subcommand was not resolved, which the container's arity (-2) rules out.
+pub fn subcommand(_ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
+    let sub = argv.get(1).map(text).unwrap_or_default();
+    Err(CmdError::UnknownSubcommand { cmd: lower(&argv[0]).to_uppercase(), sub })
 }
 
 pub fn client_id(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {

@@ -150,27 +150,22 @@ async fn execute(
                 continue;
             }
         };
-        // Subcommands are counted and shown (CLIENT LIST cmd=) under their full name.
-        let stat_spec = match spec.has_subcommands() {
-            true => argv.get(1).and_then(|s| table::lookup_sub(spec.name, s)).unwrap_or(spec),
-            false => spec,
-        };
-        session.last_cmd = stat_spec.name;
+        session.last_cmd = spec.name;
         let started = std::time::Instant::now();
         match spec.handler {
             Handler::Write { prepare, .. } => {
                 let keys = spec.key_indexes(argv.len());
-                let regions: Vec<usize> = if keys.is_empty() {
-                    (0..node.regions.len()).collect()
-                } else {
-                    match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
-                        Ok(r) => vec![node.regions.iter().position(|x| x.id == r.id).unwrap_or(0)],
+                // A keyless write (FLUSHALL) goes to every region.
+                let region = match keys.is_empty() {
+                    true => None,
+                    false => match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
+                        Ok(r) => Some(r),
                         Err(e) => {
                             node.cmdstats.reject(spec);
                             replies[slot] = Some(e.to_reply());
                             continue;
                         }
-                    }
+                    },
                 };
                 ran[slot] = Some(spec);
                 let argv = match prepare {
@@ -184,8 +179,13 @@ async fn execute(
                     None => argv,
                 };
                 pending_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
-                for region in regions {
-                    pending.push(PendingWrite { region, argv: argv.clone(), slot });
+                match region {
+                    Some(region) => pending.push(PendingWrite { region, argv, slot }),
+                    None => {
+                        for region in 0..node.regions.len() {
+                            pending.push(PendingWrite { region, argv: argv.clone(), slot });
+                        }
+                    }
                 }
                 if pending.len() >= MAX_BATCH || pending_bytes >= MAX_PROPOSAL_BYTES {
                     flush(node, &mut pending, &mut replies, &mut usecs).await;
@@ -200,7 +200,7 @@ async fn execute(
                     read_barrier_done.iter_mut().for_each(|b| *b = false);
                 }
                 let keys = spec.key_indexes(argv.len());
-                let region = match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
+                let ri = match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
                     Ok(r) => r,
                     Err(e) => {
                         node.cmdstats.reject(spec);
@@ -209,7 +209,7 @@ async fn execute(
                     }
                 };
                 ran[slot] = Some(spec);
-                let ri = node.regions.iter().position(|x| x.id == region.id).unwrap_or(0);
+                let region = &node.regions[ri];
                 if !read_barrier_done[ri] {
                     if let Err(e) = region.read_barrier().await {
                         replies[slot] = Some(e.to_reply());
@@ -228,7 +228,7 @@ async fn execute(
                     pending_bytes = 0;
                     read_barrier_done.iter_mut().for_each(|b| *b = false);
                 }
-                ran[slot] = Some(stat_spec);
+                ran[slot] = Some(spec);
                 // CLIENT LIST / INFO show this connection as of this command.
                 info.refresh(session);
                 let mut ctx = ConnCtx { session: &mut *session, node };
@@ -271,7 +271,8 @@ async fn execute(
 }
 
 /// Looks the command up and checks arity, then authentication (Redis's order: an unknown
-/// command or a wrong arity is reported even before AUTH).
+/// command or a wrong arity is reported even before AUTH). A container's subcommand is
+/// resolved here, once: the result is the spec to run.
 /// An error names the command it refused, when the command exists.
 fn check(session: &Session, argv: &[Bytes]) -> Result<&'static CommandSpec, (CmdError, Option<&'static CommandSpec>)> {
     let Some(spec) = table::lookup(&argv[0]) else {
@@ -299,7 +300,13 @@ fn check_known(
             Some(sub) if !sub.arity_ok(argv.len()) => {
                 return Err((CmdError::WrongArity(sub.name.to_string()), Some(sub)));
             }
-            _ => {}
+            Some(sub) => {
+                if !session.authenticated && !spec.has_flag("no_auth") {
+                    return Err((CmdError::NoAuth, Some(sub)));
+                }
+                // Dispatch, stats and CLIENT LIST's cmd= use the subcommand itself.
+                return Ok(sub);
+            }
         }
     }
     if !session.authenticated && !spec.has_flag("no_auth") {
@@ -321,8 +328,7 @@ async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Opti
             .iter()
             .map(|w| pb::Command { kind: pb::command::Kind::Client as i32, argv: w.argv.clone() })
             .collect();
-        node.stats.proposals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        node.stats.proposed_commands.fetch_add(writes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        node.stats.write_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result = node.regions[ri].propose(commands).await;
         (writes, result)
     });

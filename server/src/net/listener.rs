@@ -44,14 +44,12 @@ pub async fn run(node: Arc<Node>, listener: TcpListener, mut shutdown: watch::Re
                 let mut stop = conn_stop.clone();
                 tokio::spawn(async move {
                     node.stats.connections_received.fetch_add(1, Ordering::Relaxed);
-                    node.stats.connected_clients.fetch_add(1, Ordering::Relaxed);
                     let session = Session::new(id, node.auth_required());
                     tokio::select! {
                         _ = connection::serve(&node, stream, session, &info) => {}
                         _ = stop.wait_for(|s| *s) => {}
                     }
                     node.clients.remove(id);
-                    node.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
                 });
             }
             _ = shutdown.wait_for(|s| *s) => return,
