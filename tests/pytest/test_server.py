@@ -314,3 +314,31 @@ def test_command_getkeys(r, args, keys):
 ])
 def test_command_errors(r, args, err):
     assert_error(lambda: r.execute_command(*args), err)
+
+
+
+def _docs(conn, *names):
+    """COMMAND DOCS as {name: {field: value}} (bytes) from a raw RESP2 reply."""
+    flat = call_raw(conn, "COMMAND", "DOCS", *names)
+    return {name: dict(zip(fields[::2], fields[1::2])) for name, fields in zip(flat[::2], flat[1::2])}
+
+
+def test_command_docs_come_from_the_table_and_match_redis(server, reference_redis):
+    """redis-cli's hints use COMMAND DOCS: summary, since and group as Redis 7.0.15 gives them."""
+    names = [b"get", b"set", b"expire", b"incrbyfloat", b"hello", b"dbsize"]
+    mine = redis.Redis(port=server.port, protocol=2)
+    ref = redis.Redis(port=reference_redis.port, protocol=2)
+    try:
+        got, want = _docs(mine, *names), _docs(ref, *names)
+        assert set(got) == set(names)
+        for n in names:
+            for field in (b"summary", b"since", b"group"):
+                assert got[n][field] == want[n][field], (n, field)
+            assert got[n][b"complexity"]
+        # A container lists its subcommands' docs; unknown names are left out.
+        subs = _docs(mine, b"client")[b"client"][b"subcommands"]
+        assert {b"client|id", b"client|setname"} <= set(subs[::2])
+        assert call_raw(mine, "COMMAND", "DOCS", "nosuchcommand") == []
+    finally:
+        mine.close()
+        ref.close()
