@@ -49,3 +49,27 @@ int redraft_incrbyfloat(const char *cur, size_t curlen, int has_cur, const char 
     *outlen = (size_t)l;
     return 0;
 }
+
+/* Redis 7.0's addReplyDouble: "%.17g" (7.2 switched to the shortest representation). */
+int redraft_fmt_double(double d, char *out, size_t outcap) {
+    return snprintf(out, outcap, "%.17g", d);
+}
+
+/* Redis's getDoubleFromObject: the whole string is a C double (strtod: decimal, hex, inf),
+ * no leading space, no overflow to +-HUGE_VAL or underflow to 0, not NaN. 1 if valid. */
+int redraft_parse_double(const char *s, size_t len, double *out) {
+    char buf[MAX_LONG_DOUBLE_CHARS];
+    char *eptr;
+    double v;
+    if (len == 0 || len >= sizeof(buf)) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (strlen(buf) != len || isspace((unsigned char)buf[0])) return 0;
+    errno = 0;
+    v = strtod(buf, &eptr);
+    if ((size_t)(eptr - buf) != len ||
+        (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) || isnan(v))
+        return 0;
+    *out = v;
+    return 1;
+}

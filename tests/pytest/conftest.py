@@ -460,3 +460,12 @@ def reference_redis(workdir):
         yield ref.start()
     finally:
         ref.stop()
+
+
+@pytest.fixture
+def differ(server, reference_redis, protocol):
+    """A Differ (oracle.py): both servers emptied, one connection to each in `protocol`."""
+    from oracle import Differ
+    d = Differ(server, reference_redis, protocol)
+    yield d
+    d.close()

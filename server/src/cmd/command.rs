@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::args::lower;
-use super::table::{self, CommandSpec};
+use super::table::{self, CommandSpec, FindKeys, KeySpec};
 use super::ConnCtx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
@@ -20,7 +20,51 @@ fn bulks(items: &[&'static str]) -> Reply {
     Reply::Set(items.iter().map(|s| b(s)).collect())
 }
 
+fn explicit_spec(ks: &KeySpec) -> Reply {
+    let mut spec = Vec::new();
+    if !ks.notes.is_empty() {
+        spec.push((b("notes"), b(ks.notes)));
+    }
+    spec.push((b("flags"), statuses(ks.flags)));
+    spec.push((
+        b("begin_search"),
+        Reply::Map(vec![
+            (b("type"), b("index")),
+            (b("spec"), Reply::Map(vec![(b("index"), Reply::Int(ks.begin_index as i64))])),
+        ]),
+    ));
+    let find = match ks.find {
+        FindKeys::Range { lastkey, keystep, limit } => Reply::Map(vec![
+            (b("type"), b("range")),
+            (
+                b("spec"),
+                Reply::Map(vec![
+                    (b("lastkey"), Reply::Int(lastkey as i64)),
+                    (b("keystep"), Reply::Int(keystep as i64)),
+                    (b("limit"), Reply::Int(limit as i64)),
+                ]),
+            ),
+        ]),
+        FindKeys::Keynum { keynumidx, firstkey, keystep } => Reply::Map(vec![
+            (b("type"), b("keynum")),
+            (
+                b("spec"),
+                Reply::Map(vec![
+                    (b("keynumidx"), Reply::Int(keynumidx as i64)),
+                    (b("firstkey"), Reply::Int(firstkey as i64)),
+                    (b("keystep"), Reply::Int(keystep as i64)),
+                ]),
+            ),
+        ]),
+    };
+    spec.push((b("find_keys"), find));
+    Reply::Map(spec)
+}
+
 fn key_specs(c: &CommandSpec) -> Reply {
+    if !c.key_specs.is_empty() {
+        return Reply::Set(c.key_specs.iter().map(explicit_spec).collect());
+    }
     if c.first_key <= 0 {
         return Reply::Set(vec![]);
     }
@@ -132,7 +176,7 @@ pub fn getkeys(_ctx: &mut ConnCtx, argv: &[Bytes]) -> CmdResult {
     if !spec.arity_ok(args.len()) {
         return Err(CmdError::Other("ERR Invalid number of arguments specified for command".into()));
     }
-    let idx = spec.key_indexes(args.len());
+    let idx = spec.keys_of(args);
     if idx.is_empty() {
         return Err(CmdError::NoKeyArguments);
     }

@@ -7,7 +7,7 @@ use super::args::{eq, int_arg, lower, text};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
 use crate::store::apply::ApplyCtx;
-use crate::store::read::ReadCtx;
+use crate::store::view::View;
 use crate::store::Value;
 
 pub fn del(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
@@ -20,18 +20,18 @@ pub fn del(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(n))
 }
 
-pub fn exists(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
+pub fn exists(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
     let mut n = 0;
     for k in &argv[1..] {
-        if ctx.get(k)?.is_some() {
+        if ctx.lookup(k)?.is_some() {
             n += 1;
         }
     }
     Ok(Reply::Int(n))
 }
 
-pub fn type_(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
-    Ok(Reply::Status(ctx.get(&argv[1])?.map(|v| v.dtype.name()).unwrap_or("none")))
+pub fn type_(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
+    Ok(Reply::Status(ctx.lookup(&argv[1])?.map(|v| v.dtype.name()).unwrap_or("none")))
 }
 
 #[derive(Default, Clone, Copy)]
@@ -113,20 +113,20 @@ pub fn pexpireat(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(1))
 }
 
-fn ttl_ms(ctx: &ReadCtx, key: &[u8]) -> CmdResult<i64> {
-    Ok(match ctx.get(key)? {
+fn ttl_ms(ctx: &dyn View, key: &[u8]) -> CmdResult<i64> {
+    Ok(match ctx.lookup(key)? {
         None => -2,
         Some(v) if v.expire_ms == 0 => -1,
-        Some(v) => (v.expire_ms as i64 - ctx.now_ms as i64).max(0),
+        Some(v) => (v.expire_ms as i64 - ctx.now() as i64).max(0),
     })
 }
 
-pub fn ttl(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
+pub fn ttl(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
     let ms = ttl_ms(ctx, &argv[1])?;
     Ok(Reply::Int(if ms < 0 { ms } else { (ms + 500) / 1000 }))
 }
 
-pub fn pttl(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
+pub fn pttl(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(ttl_ms(ctx, &argv[1])?))
 }
 

@@ -1,14 +1,21 @@
 //! Commands: the table, argument helpers, and one file per family. Handlers never touch
-//! RocksDB: writes get an `ApplyCtx`, reads a `ReadCtx`, connection commands a `ConnCtx`.
+//! RocksDB: writes get an `ApplyCtx`, reads a `View` (a `ReadCtx`, or the `ApplyCtx` inside
+//! MULTI), connection commands a `ConnCtx`.
 
 pub mod args;
 pub mod cluster;
+pub mod coll;
 pub mod command;
 pub mod glob;
+pub mod hash;
 pub mod keys;
+pub mod list;
+pub mod multi;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod table;
+pub mod zset;
 
 use bytes::Bytes;
 

@@ -7,7 +7,7 @@ use super::args::{eq, int_arg, lower};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
 use crate::store::apply::ApplyCtx;
-use crate::store::read::ReadCtx;
+use crate::store::view::View;
 use crate::store::{DataType, Value};
 
 /// proto-max-bulk-len: the largest string a command may create.
@@ -20,8 +20,8 @@ fn string_value(v: Option<Value>) -> CmdResult<Option<Value>> {
     }
 }
 
-fn read_string(ctx: &ReadCtx, key: &[u8]) -> CmdResult<Option<Value>> {
-    string_value(ctx.get(key)?)
+fn read_string(ctx: &dyn View, key: &[u8]) -> CmdResult<Option<Value>> {
+    string_value(ctx.lookup(key)?)
 }
 
 fn apply_string(ctx: &mut ApplyCtx, key: &[u8]) -> CmdResult<Option<Value>> {
@@ -359,6 +359,21 @@ extern "C" {
 
 /// `cur + incr` in long double with Redis's parse and print rules.
 pub fn add_long_double(cur: Option<&[u8]>, incr: &[u8]) -> CmdResult<Bytes> {
+    add_long_double_rc(cur, incr).map_err(|rc| match rc {
+        LdError::BadCurrent | LdError::BadIncrement => CmdError::NotFloat,
+        LdError::NanOrInfinity => CmdError::NanOrInfinity,
+    })
+}
+
+/// Why a long double addition failed (HINCRBYFLOAT words the first case differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LdError {
+    BadCurrent,
+    BadIncrement,
+    NanOrInfinity,
+}
+
+pub fn add_long_double_rc(cur: Option<&[u8]>, incr: &[u8]) -> Result<Bytes, LdError> {
     let mut out = vec![0u8; 5 * 1024 + 32];
     let mut len = 0usize;
     let (p, l) = cur.map(|c| (c.as_ptr(), c.len())).unwrap_or((std::ptr::null(), 0));
@@ -381,8 +396,9 @@ pub fn add_long_double(cur: Option<&[u8]>, incr: &[u8]) -> CmdResult<Bytes> {
             out.truncate(len);
             Ok(Bytes::from(out))
         }
-        1 | 2 => Err(CmdError::NotFloat),
-        _ => Err(CmdError::NanOrInfinity),
+        1 => Err(LdError::BadCurrent),
+        2 => Err(LdError::BadIncrement),
+        _ => Err(LdError::NanOrInfinity),
     }
 }
 
@@ -396,14 +412,14 @@ pub fn incrbyfloat(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
 
 // ---------- reads ----------
 
-pub fn get(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
+pub fn get(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::opt_bulk(read_string(ctx, &argv[1])?.map(|v| v.body)))
 }
 
-pub fn mget(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
+pub fn mget(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
     let mut out = Vec::with_capacity(argv.len() - 1);
     for k in &argv[1..] {
-        out.push(match ctx.get(k)? {
+        out.push(match ctx.lookup(k)? {
             Some(v) if v.dtype == DataType::String => Reply::Bulk(v.body),
             _ => Reply::Nil,
         });
@@ -411,11 +427,11 @@ pub fn mget(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(out))
 }
 
-pub fn strlen(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
+pub fn strlen(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(read_string(ctx, &argv[1])?.map(|v| v.body.len() as i64).unwrap_or(0)))
 }
 
-pub fn getrange(ctx: &ReadCtx, argv: &[Bytes]) -> CmdResult {
+pub fn getrange(ctx: &dyn View, argv: &[Bytes]) -> CmdResult {
     let mut start = int_arg(&argv[2])?;
     let mut end = int_arg(&argv[3])?;
     let Some(v) = read_string(ctx, &argv[1])? else { return Ok(Reply::bulk(Bytes::new())) };

@@ -8,16 +8,16 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 
-use super::{cluster, keys, server, string, ConnCtx};
+use super::{cluster, hash, keys, list, multi, server, set, string, zset, ConnCtx};
 use crate::error::CmdResult;
 use crate::store::apply::ApplyCtx;
-use crate::store::read::ReadCtx;
+use crate::store::view::View;
 
 /// Checks arguments and rewrites relative times into absolute ones on the leader, before the
 /// command is proposed, so the logged command is deterministic. Syntax errors surface here.
 pub type PrepareFn = fn(&[Bytes], u64) -> CmdResult<Vec<Bytes>>;
 pub type ApplyFn = fn(&mut ApplyCtx, &[Bytes]) -> CmdResult;
-pub type ReadFn = fn(&ReadCtx, &[Bytes]) -> CmdResult;
+pub type ReadFn = fn(&dyn View, &[Bytes]) -> CmdResult;
 pub type ConnFn = fn(&mut ConnCtx, &[Bytes]) -> CmdResult;
 
 #[derive(Clone, Copy)]
@@ -43,6 +43,10 @@ pub struct CommandSpec {
     /// Key-spec flags (COMMAND INFO), for commands with keys.
     pub key_flags: &'static [&'static str],
     pub key_notes: &'static str,
+    /// Explicit key specs, for commands whose keys are not one range from `first_key`
+    /// (several specs with different flags, or a `numkeys` argument). Empty = one spec derived
+    /// from `first_key`/`last_key`/`step`.
+    pub key_specs: &'static [KeySpec],
     pub group: &'static str,
     pub since: &'static str,
     pub summary: &'static str,
@@ -50,14 +54,22 @@ pub struct CommandSpec {
     pub handler: Handler,
 }
 
-impl CommandSpec {
-    pub fn apply_fn(&self) -> Option<ApplyFn> {
-        match self.handler {
-            Handler::Write { apply, .. } => Some(apply),
-            _ => None,
-        }
-    }
+/// A Redis 7 key specification (begin_search is always `index` for our commands).
+pub struct KeySpec {
+    pub notes: &'static str,
+    pub flags: &'static [&'static str],
+    pub begin_index: i32,
+    pub find: FindKeys,
+}
 
+pub enum FindKeys {
+    /// Keys from the begin index to `lastkey` (relative; negative counts from the end).
+    Range { lastkey: i32, keystep: i32, limit: i32 },
+    /// The argument at `begin + keynumidx` says how many keys follow at `begin + firstkey`.
+    Keynum { keynumidx: i32, firstkey: i32, keystep: i32 },
+}
+
+impl CommandSpec {
     pub fn has_flag(&self, f: &str) -> bool {
         self.flags.contains(&f)
     }
@@ -78,6 +90,27 @@ impl CommandSpec {
         while i <= last && (i as usize) < argc {
             out.push(i as usize);
             i += self.step.max(1);
+        }
+        out
+    }
+
+    /// Indexes of the key arguments of `argv`, including commands with a `numkeys`
+    /// argument. A bad or out-of-range `numkeys` yields no keys (the command reports it).
+    pub fn keys_of(&self, argv: &[Bytes]) -> Vec<usize> {
+        if self.first_key > 0 || self.key_specs.is_empty() {
+            return self.key_indexes(argv.len());
+        }
+        let mut out = Vec::new();
+        for ks in self.key_specs {
+            if let FindKeys::Keynum { keynumidx, firstkey, keystep } = ks.find {
+                let at = (ks.begin_index + keynumidx) as usize;
+                let Some(n) = argv.get(at).and_then(|a| super::args::parse_i64(a)) else { return Vec::new() };
+                let first = (ks.begin_index + firstkey) as usize;
+                if n <= 0 || first + (n as usize - 1) * keystep as usize >= argv.len() {
+                    return Vec::new();
+                }
+                out.extend((0..n as usize).map(|j| first + j * keystep as usize));
+            }
         }
         out
     }
@@ -140,6 +173,7 @@ const fn keyed(
         tips,
         key_flags,
         key_notes: "",
+        key_specs: &[],
         group,
         since,
         summary,
@@ -217,6 +251,79 @@ pub static COMMANDS: &[CommandSpec] = &[
     keyed("incrby", 3, W_OOM_FAST, ONE, S_W_FAST, NONE, RW_ACCESS_UPDATE, "string", "1.0.0", "Increment the integer value of a key by the given amount", "O(1)", w(string::incrby)),
     keyed("decrby", 3, W_OOM_FAST, ONE, S_W_FAST, NONE, RW_ACCESS_UPDATE, "string", "1.0.0", "Decrement the integer value of a key by the given number", "O(1)", w(string::decrby)),
     keyed("incrbyfloat", 3, W_OOM_FAST, ONE, S_W_FAST, NONE, RW_ACCESS_UPDATE, "string", "2.6.0", "Increment the float value of a key by the given amount", "O(1)", w(string::incrbyfloat)),
+    // --- hash ---
+    keyed("hset", -4, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@hash", "@fast"], &[], &["RW", "update"], "hash", "2.0.0", "Set the string value of a hash field", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", wp(hash::prepare_hset, hash::hset)),
+    keyed("hget", 3, &["readonly", "fast"], (1, 1, 1), &["@read", "@hash", "@fast"], &[], &["RO", "access"], "hash", "2.0.0", "Get the value of a hash field", "O(1)", Handler::Read(hash::hget)),
+    keyed("hdel", -3, &["write", "fast"], (1, 1, 1), &["@write", "@hash", "@fast"], &[], &["RW", "delete"], "hash", "2.0.0", "Delete one or more hash fields", "O(N) where N is the number of fields to be removed.", w(hash::hdel)),
+    keyed("hmset", -4, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@hash", "@fast"], &[], &["RW", "update"], "hash", "2.0.0", "Set multiple hash fields to multiple values", "O(N) where N is the number of fields being set.", wp(hash::prepare_hset, hash::hmset)),
+    keyed("hmget", -3, &["readonly", "fast"], (1, 1, 1), &["@read", "@hash", "@fast"], &[], &["RO", "access"], "hash", "2.0.0", "Get the values of all the given hash fields", "O(N) where N is the number of fields being requested.", Handler::Read(hash::hmget)),
+    keyed("hgetall", 2, &["readonly"], (1, 1, 1), &["@read", "@hash", "@slow"], &["nondeterministic_output_order"], &["RO", "access"], "hash", "2.0.0", "Get all the fields and values in a hash", "O(N) where N is the size of the hash.", Handler::Read(hash::hgetall)),
+    keyed("hkeys", 2, &["readonly"], (1, 1, 1), &["@read", "@hash", "@slow"], &["nondeterministic_output_order"], &["RO", "access"], "hash", "2.0.0", "Get all the fields in a hash", "O(N) where N is the size of the hash.", Handler::Read(hash::hkeys)),
+    keyed("hvals", 2, &["readonly"], (1, 1, 1), &["@read", "@hash", "@slow"], &["nondeterministic_output_order"], &["RO", "access"], "hash", "2.0.0", "Get all the values in a hash", "O(N) where N is the size of the hash.", Handler::Read(hash::hvals)),
+    keyed("hlen", 2, &["readonly", "fast"], (1, 1, 1), &["@read", "@hash", "@fast"], &[], &["RO"], "hash", "2.0.0", "Get the number of fields in a hash", "O(1)", Handler::Read(hash::hlen)),
+    keyed("hexists", 3, &["readonly", "fast"], (1, 1, 1), &["@read", "@hash", "@fast"], &[], &["RO"], "hash", "2.0.0", "Determine if a hash field exists", "O(1)", Handler::Read(hash::hexists)),
+    keyed("hsetnx", 4, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@hash", "@fast"], &[], &["RW", "insert"], "hash", "2.0.0", "Set the value of a hash field, only if the field does not exist", "O(1)", w(hash::hsetnx)),
+    keyed("hincrby", 4, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@hash", "@fast"], &[], &["RW", "access", "update"], "hash", "2.0.0", "Increment the integer value of a hash field by the given number", "O(1)", w(hash::hincrby)),
+    keyed("hincrbyfloat", 4, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@hash", "@fast"], &[], &["RW", "access", "update"], "hash", "2.6.0", "Increment the float value of a hash field by the given amount", "O(1)", w(hash::hincrbyfloat)),
+    keyed("hrandfield", -2, &["readonly"], (1, 1, 1), &["@read", "@hash", "@slow"], &["nondeterministic_output"], &["RO", "access"], "hash", "6.2.0", "Get one or multiple random fields from a hash", "O(N) where N is the number of fields returned", Handler::Read(hash::hrandfield)),
+    keyed("hscan", -3, &["readonly"], (1, 1, 1), &["@read", "@hash", "@slow"], &["nondeterministic_output"], &["RO", "access"], "hash", "2.8.0", "Incrementally iterate hash fields and associated values", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", Handler::Read(hash::hscan)),
+    // --- set ---
+    keyed("sadd", -3, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@set", "@fast"], &[], &["RW", "insert"], "set", "1.0.0", "Add one or more members to a set", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", w(set::sadd)),
+    keyed("srem", -3, &["write", "fast"], (1, 1, 1), &["@write", "@set", "@fast"], &[], &["RW", "delete"], "set", "1.0.0", "Remove one or more members from a set", "O(N) where N is the number of members to be removed.", w(set::srem)),
+    keyed("smembers", 2, &["readonly"], (1, 1, 1), &["@read", "@set", "@slow"], &["nondeterministic_output_order"], &["RO", "access"], "set", "1.0.0", "Get all the members in a set", "O(N) where N is the set cardinality.", Handler::Read(set::smembers)),
+    keyed("sismember", 3, &["readonly", "fast"], (1, 1, 1), &["@read", "@set", "@fast"], &[], &["RO"], "set", "1.0.0", "Determine if a given value is a member of a set", "O(1)", Handler::Read(set::sismember)),
+    keyed("smismember", -3, &["readonly", "fast"], (1, 1, 1), &["@read", "@set", "@fast"], &[], &["RO", "access"], "set", "6.2.0", "Returns the membership associated with the given elements for a set", "O(N) where N is the number of elements being checked for membership", Handler::Read(set::smismember)),
+    keyed("scard", 2, &["readonly", "fast"], (1, 1, 1), &["@read", "@set", "@fast"], &[], &["RO"], "set", "1.0.0", "Get the number of members in a set", "O(1)", Handler::Read(set::scard)),
+    keyed("srandmember", -2, &["readonly"], (1, 1, 1), &["@read", "@set", "@slow"], &["nondeterministic_output"], &["RO", "access"], "set", "1.0.0", "Get one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", Handler::Read(set::srandmember)),
+    keyed("spop", -2, &["write", "fast"], (1, 1, 1), &["@write", "@set", "@fast"], &["nondeterministic_output"], &["RW", "access", "delete"], "set", "1.0.0", "Remove and return one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", wp(set::prepare_spop, set::spop)),
+    keyed("sscan", -3, &["readonly"], (1, 1, 1), &["@read", "@set", "@slow"], &["nondeterministic_output"], &["RO", "access"], "set", "2.8.0", "Incrementally iterate Set elements", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", Handler::Read(set::sscan)),
+    keyed("sinter", -2, &["readonly"], (1, -1, 1), &["@read", "@set", "@slow"], &["nondeterministic_output_order"], &["RO", "access"], "set", "1.0.0", "Intersect multiple sets", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", Handler::Read(set::sinter)),
+    keyed("sunion", -2, &["readonly"], (1, -1, 1), &["@read", "@set", "@slow"], &["nondeterministic_output_order"], &["RO", "access"], "set", "1.0.0", "Add multiple sets", "O(N) where N is the total number of elements in all given sets.", Handler::Read(set::sunion)),
+    keyed("sdiff", -2, &["readonly"], (1, -1, 1), &["@read", "@set", "@slow"], &["nondeterministic_output_order"], &["RO", "access"], "set", "1.0.0", "Subtract multiple sets", "O(N) where N is the total number of elements in all given sets.", Handler::Read(set::sdiff)),
+    CommandSpec { key_specs: &[KeySpec { notes: "", flags: &["RO", "access"], begin_index: 1, find: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 } }], ..keyed("sintercard", -3, &["readonly", "movablekeys"], (0, 0, 0), &["@read", "@set", "@slow"], &[], NONE, "set", "7.0.0", "Intersect multiple sets and return the cardinality of the result", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", Handler::Read(set::sintercard)) },
+    CommandSpec { key_specs: &[KeySpec { notes: "", flags: &["RW", "access", "delete"], begin_index: 1, find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 } }, KeySpec { notes: "", flags: &["RW", "insert"], begin_index: 2, find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 } }], ..keyed("smove", 4, &["write", "fast"], (1, 2, 1), &["@write", "@set", "@fast"], &[], NONE, "set", "1.0.0", "Move a member from one set to another", "O(1)", w(set::smove)) },
+    CommandSpec { key_specs: &[KeySpec { notes: "", flags: &["RW", "update"], begin_index: 1, find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 } }, KeySpec { notes: "", flags: &["RO", "access"], begin_index: 2, find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 } }], ..keyed("sinterstore", -3, &["write", "denyoom"], (1, -1, 1), &["@write", "@set", "@slow"], &[], NONE, "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", w(set::sinterstore)) },
+    CommandSpec { key_specs: &[KeySpec { notes: "", flags: &["OW", "update"], begin_index: 1, find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 } }, KeySpec { notes: "", flags: &["RO", "access"], begin_index: 2, find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 } }], ..keyed("sunionstore", -3, &["write", "denyoom"], (1, -1, 1), &["@write", "@set", "@slow"], &[], NONE, "set", "1.0.0", "Add multiple sets and store the resulting set in a key", "O(N) where N is the total number of elements in all given sets.", w(set::sunionstore)) },
+    CommandSpec { key_specs: &[KeySpec { notes: "", flags: &["OW", "update"], begin_index: 1, find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 } }, KeySpec { notes: "", flags: &["RO", "access"], begin_index: 2, find: FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 } }], ..keyed("sdiffstore", -3, &["write", "denyoom"], (1, -1, 1), &["@write", "@set", "@slow"], &[], NONE, "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", "O(N) where N is the total number of elements in all given sets.", w(set::sdiffstore)) },
+    // --- list ---
+    keyed("lpush", -3, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@list", "@fast"], &[], &["RW", "insert"], "list", "1.0.0", "Prepend one or multiple elements to a list", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", w(list::lpush)),
+    keyed("rpush", -3, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@list", "@fast"], &[], &["RW", "insert"], "list", "1.0.0", "Append one or multiple elements to a list", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", w(list::rpush)),
+    keyed("lpop", -2, &["write", "fast"], (1, 1, 1), &["@write", "@list", "@fast"], &[], &["RW", "access", "delete"], "list", "1.0.0", "Remove and get the first elements in a list", "O(N) where N is the number of elements returned", w(list::lpop)),
+    keyed("rpop", -2, &["write", "fast"], (1, 1, 1), &["@write", "@list", "@fast"], &[], &["RW", "access", "delete"], "list", "1.0.0", "Remove and get the last elements in a list", "O(N) where N is the number of elements returned", w(list::rpop)),
+    keyed("llen", 2, &["readonly", "fast"], (1, 1, 1), &["@read", "@list", "@fast"], &[], &["RO"], "list", "1.0.0", "Get the length of a list", "O(1)", Handler::Read(list::llen)),
+    keyed("lindex", 3, &["readonly"], (1, 1, 1), &["@read", "@list", "@slow"], &[], &["RO", "access"], "list", "1.0.0", "Get an element from a list by its index", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", Handler::Read(list::lindex)),
+    keyed("lrange", 4, &["readonly"], (1, 1, 1), &["@read", "@list", "@slow"], &[], &["RO", "access"], "list", "1.0.0", "Get a range of elements from a list", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", Handler::Read(list::lrange)),
+    keyed("lpos", -3, &["readonly"], (1, 1, 1), &["@read", "@list", "@slow"], &[], &["RO", "access"], "list", "6.0.6", "Return the index of matching elements on a list", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", Handler::Read(list::lpos)),
+    keyed("lset", 4, &["write", "denyoom"], (1, 1, 1), &["@write", "@list", "@slow"], &[], &["RW", "update"], "list", "1.0.0", "Set the value of an element in a list by its index", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", w(list::lset)),
+    keyed("linsert", 5, &["write", "denyoom"], (1, 1, 1), &["@write", "@list", "@slow"], &[], &["RW", "insert"], "list", "2.2.0", "Insert an element before or after another element in a list", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", w(list::linsert)),
+    keyed("lrem", 4, &["write"], (1, 1, 1), &["@write", "@list", "@slow"], &[], &["RW", "delete"], "list", "1.0.0", "Remove elements from a list", "O(N+M) where N is the length of the list and M is the number of elements removed.", w(list::lrem)),
+    keyed("ltrim", 4, &["write"], (1, 1, 1), &["@write", "@list", "@slow"], &[], &["RW", "delete"], "list", "1.0.0", "Trim a list to the specified range", "O(N) where N is the number of elements to be removed by the operation.", w(list::ltrim)),
+    CommandSpec { key_specs: &[KeySpec { notes: "", flags: &["RW", "access", "delete"], begin_index: 1, find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 } }, KeySpec { notes: "", flags: &["RW", "insert"], begin_index: 2, find: FindKeys::Range { lastkey: 0, keystep: 1, limit: 0 } }], ..keyed("lmove", 5, &["write", "denyoom"], (1, 2, 1), &["@write", "@list", "@slow"], &[], NONE, "list", "6.2.0", "Pop an element from a list, push it to another list and return it", "O(1)", w(list::lmove)) },
+    CommandSpec { key_specs: &[KeySpec { notes: "", flags: &["RW", "access", "delete"], begin_index: 1, find: FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 } }], ..keyed("lmpop", -4, &["write", "movablekeys"], (0, 0, 0), &["@write", "@list", "@slow"], &[], NONE, "list", "7.0.0", "Pop elements from a list", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", w(list::lmpop)) },
+    // --- zset ---
+    keyed("zadd", -4, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@sortedset", "@fast"], &[], &["RW", "update"], "sorted-set", "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", w(zset::zadd)),
+    keyed("zrem", -3, &["write", "fast"], (1, 1, 1), &["@write", "@sortedset", "@fast"], &[], &["RW", "delete"], "sorted-set", "1.2.0", "Remove one or more members from a sorted set", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", w(zset::zrem)),
+    keyed("zscore", 3, &["readonly", "fast"], (1, 1, 1), &["@read", "@sortedset", "@fast"], &[], &["RO", "access"], "sorted-set", "1.2.0", "Get the score associated with the given member in a sorted set", "O(1)", Handler::Read(zset::zscore)),
+    keyed("zrank", 3, &["readonly", "fast"], (1, 1, 1), &["@read", "@sortedset", "@fast"], &[], &["RO", "access"], "sorted-set", "2.0.0", "Determine the index of a member in a sorted set", "O(log(N))", Handler::Read(zset::zrank)),
+    keyed("zrevrank", 3, &["readonly", "fast"], (1, 1, 1), &["@read", "@sortedset", "@fast"], &[], &["RO", "access"], "sorted-set", "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", "O(log(N))", Handler::Read(zset::zrevrank)),
+    keyed("zcard", 2, &["readonly", "fast"], (1, 1, 1), &["@read", "@sortedset", "@fast"], &[], &["RO"], "sorted-set", "1.2.0", "Get the number of members in a sorted set", "O(1)", Handler::Read(zset::zcard)),
+    keyed("zcount", 4, &["readonly", "fast"], (1, 1, 1), &["@read", "@sortedset", "@fast"], &[], &["RO", "access"], "sorted-set", "2.0.0", "Count the members in a sorted set with scores within the given values", "O(log(N)) with N being the number of elements in the sorted set.", Handler::Read(zset::zcount)),
+    keyed("zrange", -4, &["readonly"], (1, 1, 1), &["@read", "@sortedset", "@slow"], &[], &["RO", "access"], "sorted-set", "1.2.0", "Return a range of members in a sorted set", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", Handler::Read(zset::zrange)),
+    keyed("zrangebyscore", -4, &["readonly"], (1, 1, 1), &["@read", "@sortedset", "@slow"], &[], &["RO", "access"], "sorted-set", "1.0.5", "Return a range of members in a sorted set, by score", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", Handler::Read(zset::zrangebyscore)),
+    keyed("zrevrange", -4, &["readonly"], (1, 1, 1), &["@read", "@sortedset", "@slow"], &[], &["RO", "access"], "sorted-set", "1.2.0", "Return a range of members in a sorted set, by index, with scores ordered from high to low", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", Handler::Read(zset::zrevrange)),
+    keyed("zrevrangebyscore", -4, &["readonly"], (1, 1, 1), &["@read", "@sortedset", "@slow"], &[], &["RO", "access"], "sorted-set", "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", Handler::Read(zset::zrevrangebyscore)),
+    keyed("zincrby", 4, &["write", "denyoom", "fast"], (1, 1, 1), &["@write", "@sortedset", "@fast"], &[], &["RW", "access", "update"], "sorted-set", "1.2.0", "Increment the score of a member in a sorted set", "O(log(N)) where N is the number of elements in the sorted set.", w(zset::zincrby)),
+    keyed("zrangebylex", -4, &["readonly"], (1, 1, 1), &["@read", "@sortedset", "@slow"], &[], &["RO", "access"], "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", Handler::Read(zset::zrangebylex)),
+    keyed("zlexcount", 4, &["readonly", "fast"], (1, 1, 1), &["@read", "@sortedset", "@fast"], &[], &["RO", "access"], "sorted-set", "2.8.9", "Count the number of members in a sorted set between a given lexicographical range", "O(log(N)) with N being the number of elements in the sorted set.", Handler::Read(zset::zlexcount)),
+    keyed("zpopmin", -2, &["write", "fast"], (1, 1, 1), &["@write", "@sortedset", "@fast"], &[], &["RW", "access", "delete"], "sorted-set", "5.0.0", "Remove and return members with the lowest scores in a sorted set", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", w(zset::zpopmin)),
+    keyed("zpopmax", -2, &["write", "fast"], (1, 1, 1), &["@write", "@sortedset", "@fast"], &[], &["RW", "access", "delete"], "sorted-set", "5.0.0", "Remove and return members with the highest scores in a sorted set", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", w(zset::zpopmax)),
+    keyed("zscan", -3, &["readonly"], (1, 1, 1), &["@read", "@sortedset", "@slow"], &["nondeterministic_output"], &["RO", "access"], "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", Handler::Read(zset::zscan)),
+    // --- multi ---
+    nokey("multi", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "1.2.0", "Mark the start of a transaction block", "O(1)", Handler::Conn(multi::multi)),
+    nokey("exec", 1, &["noscript", "loading", "stale", "skip_slowlog"], &["@slow", "@transaction"], &[], "transactions", "1.2.0", "Execute all commands issued after MULTI", "Depends on commands in the transaction", Handler::Conn(multi::exec)),
+    nokey("discard", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "2.0.0", "Discard all commands issued after MULTI", "O(N), when N is the number of queued commands", Handler::Conn(multi::discard)),
+    keyed("watch", -2, &["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1), &["@fast", "@transaction"], &[], &["RO"], "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block", "O(1) for every key.", Handler::Conn(multi::watch)),
+    nokey("unwatch", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "2.2.0", "Forget about all watched keys", "O(1)", Handler::Conn(multi::unwatch)),
     // --- cluster ---
     nokey("cluster", -2, NONE, &["@slow"], NONE, "cluster", "3.0.0", "A container for cluster commands", "Depends on subcommand.", Handler::Conn(server::subcommand)),
     nokey("cluster|info", 2, &["stale"], &["@slow"], &["nondeterministic_output"], "cluster", "3.0.0", "Provides info about Redis Cluster node state", "O(1)", Handler::Conn(cluster::info)),

@@ -154,7 +154,7 @@ async fn execute(
         let started = std::time::Instant::now();
         match spec.handler {
             Handler::Write { prepare, .. } => {
-                let keys = spec.key_indexes(argv.len());
+                let keys = spec.keys_of(&argv);
                 // A keyless write (FLUSHALL) goes to every region.
                 let region = match keys.is_empty() {
                     true => None,
@@ -199,7 +199,7 @@ async fn execute(
                     pending_bytes = 0;
                     read_barrier_done.iter_mut().for_each(|b| *b = false);
                 }
-                let keys = spec.key_indexes(argv.len());
+                let keys = spec.keys_of(&argv);
                 let ri = match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
                     Ok(r) => r,
                     Err(e) => {
@@ -217,8 +217,10 @@ async fn execute(
                     }
                     read_barrier_done[ri] = true;
                 }
-                // Several keys are read from one RocksDB snapshot, so the reply is one state.
-                let ctx = ReadCtx::new(&region.engine, now_ms(), keys.len() > 1);
+                // Several keys, or a collection's header and members, are read from one RocksDB
+                // snapshot, so the reply is one state.
+                let consistent = keys.len() > 1 || !matches!(spec.group, "string" | "generic");
+                let ctx = ReadCtx::new(&region.engine, now_ms(), consistent);
                 replies[slot] = Some(f(&ctx, &argv).unwrap_or_else(|e| e.to_reply()));
                 usecs[slot] = started.elapsed().as_micros() as u64;
             }

@@ -25,6 +25,9 @@ pub enum Reply {
     Map(Vec<(Reply, Reply)>),
     /// A set in RESP3, an array in RESP2.
     Set(Vec<Reply>),
+    /// Pairs (ZRANGE WITHSCORES, HRANDFIELD WITHVALUES): an array of 2-element arrays in RESP3,
+    /// one flat array in RESP2.
+    Pairs(Vec<(Reply, Reply)>),
     /// A double in RESP3, a bulk string in RESP2.
     Double(f64),
     /// A boolean in RESP3, the integer 1 or 0 in RESP2.
@@ -50,7 +53,7 @@ impl Reply {
             Reply::Bulk(b) | Reply::Verbatim(b) => b.len() + 16,
             Reply::Error(e) => e.len() + 3,
             Reply::Array(v) | Reply::Set(v) => 8 + v.iter().map(Reply::approx_len).sum::<usize>(),
-            Reply::Map(v) => 8 + v.iter().map(|(k, x)| k.approx_len() + x.approx_len()).sum::<usize>(),
+            Reply::Map(v) | Reply::Pairs(v) => 8 + v.iter().map(|(k, x)| k.approx_len() + x.approx_len()).sum::<usize>(),
             _ => 16,
         }
     }
@@ -91,6 +94,16 @@ impl Reply {
                     header(out, b'*', pairs.len() * 2);
                 }
                 for (k, v) in pairs {
+                    k.encode(proto, out);
+                    v.encode(proto, out);
+                }
+            }
+            Reply::Pairs(pairs) => {
+                header(out, b'*', if proto >= 3 { pairs.len() } else { pairs.len() * 2 });
+                for (k, v) in pairs {
+                    if proto >= 3 {
+                        header(out, b'*', 2);
+                    }
                     k.encode(proto, out);
                     v.encode(proto, out);
                 }
@@ -158,8 +171,11 @@ fn put_int(out: &mut BytesMut, i: i64) {
     out.put_slice(buf.format(i).as_bytes());
 }
 
-/// Redis's double reply format: `inf`, `-inf`, `nan`, else the shortest repr that round-trips
-/// ("%.17g" trimmed), e.g. `1`, `1.5`, `0.1`.
+extern "C" {
+    fn redraft_fmt_double(d: f64, out: *mut u8, outcap: usize) -> i32;
+}
+
+/// A double the way Redis 7.0.15 replies it: `inf` / `-inf`, else C's `%.17g`.
 pub fn format_double(d: f64) -> String {
     if d.is_nan() {
         "nan".into()
@@ -169,15 +185,11 @@ pub fn format_double(d: f64) -> String {
         } else {
             "-inf".into()
         }
-    } else if d == d.trunc() && d.abs() < 1e17 {
-        format!("{}", d as i64)
     } else {
-        let s = format!("{d}");
-        if s.len() > 24 {
-            format!("{d:e}")
-        } else {
-            s
-        }
+        let mut buf = [0u8; 64];
+        // SAFETY: the buffer outlives the call and its size is passed; snprintf NUL-terminates.
+        let n = unsafe { redraft_fmt_double(d, buf.as_mut_ptr(), buf.len()) };
+        String::from_utf8_lossy(&buf[..(n.max(0) as usize).min(buf.len() - 1)]).into_owned()
     }
 }
 
@@ -203,6 +215,9 @@ mod tests {
         assert_eq!(enc(&m, 2), "*2\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(enc(&m, 3), "%1\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(enc(&Reply::Double(1.5), 3), ",1.5\r\n");
+        let pairs = Reply::Pairs(vec![(Reply::Int(1), Reply::Int(2))]);
+        assert_eq!(enc(&pairs, 3), "*1\r\n*2\r\n:1\r\n:2\r\n");
+        assert_eq!(enc(&pairs, 2), "*2\r\n:1\r\n:2\r\n");
         assert_eq!(enc(&Reply::Double(1.5), 2), "$3\r\n1.5\r\n");
         assert_eq!(enc(&Reply::Bool(true), 2), ":1\r\n");
         assert_eq!(enc(&Reply::Verbatim(Bytes::from_static(b"x")), 3), "=5\r\ntxt:x\r\n");
@@ -212,7 +227,10 @@ mod tests {
     #[test]
     fn doubles_like_redis() {
         assert_eq!(format_double(1.0), "1");
-        assert_eq!(format_double(0.1), "0.1");
+        assert_eq!(format_double(0.1), "0.10000000000000001");
+        assert_eq!(format_double(1e300), "1.0000000000000001e+300");
+        assert_eq!(format_double(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(format_double(3.0e-5), "3.0000000000000001e-05");
         assert_eq!(format_double(f64::INFINITY), "inf");
         assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
         assert_eq!(format_double(-2.5), "-2.5");

@@ -19,7 +19,8 @@ pub const SLOTS: usize = 16384;
 
 /// `meta` CF: on-disk format version of the whole store.
 pub const FORMAT_VERSION_KEY: &[u8] = b"format_version";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: metadata carries a modification stamp; collections in `subkeys` / `zset_score`.
+pub const FORMAT_VERSION: u32 = 2;
 /// `meta` CF: how many regions split the slot space (fixed when the store is created).
 pub const REGION_COUNT_KEY: &[u8] = b"region_count";
 
@@ -49,6 +50,57 @@ pub fn slot_range_end(to: u32) -> Vec<u8> {
     } else {
         (to as u16).to_be_bytes().to_vec()
     }
+}
+
+/// `subkeys` / `zset_score` prefix of one collection: `slot BE | keylen u32 BE | key | version
+/// u64 BE`. The slot comes first (region ranges); the length keeps key `a` apart from key `ab`;
+/// the version makes a re-created key a fresh namespace.
+pub fn coll_prefix(slot: u16, key: &[u8], version: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(14 + key.len() + 16);
+    k.extend_from_slice(&slot.to_be_bytes());
+    k.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    k.extend_from_slice(key);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+/// Exclusive upper bound of every key under `prefix` (a `coll_prefix`): the next version.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    let n = k.len();
+    let v = u64::from_be_bytes(k[n - 8..].try_into().expect("prefix ends with a version"));
+    k[n - 8..].copy_from_slice(&v.wrapping_add(1).to_be_bytes());
+    k
+}
+
+/// A member key under a collection prefix (hash field, set member, zset member).
+pub fn sub_key(prefix: &[u8], sub: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + sub.len());
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(sub);
+    k
+}
+
+/// A list element key: the prefix and the element's index.
+pub fn list_key(prefix: &[u8], index: u64) -> Vec<u8> {
+    sub_key(prefix, &index.to_be_bytes())
+}
+
+/// Scores as 8 bytes whose byte order is numeric order (-inf < ... < -0 = +0 < ... < +inf).
+pub fn encode_score(score: f64) -> [u8; 8] {
+    let score = if score == 0.0 { 0.0 } else { score };
+    let b = score.to_bits();
+    let b = if b >> 63 == 1 { !b } else { b | (1 << 63) };
+    b.to_be_bytes()
+}
+
+/// `zset_score` key: prefix, ordered score, member. Its value is the exact score (`-0` kept).
+pub fn score_key(prefix: &[u8], score: f64, member: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + 8 + member.len());
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(&encode_score(score));
+    k.extend_from_slice(member);
+    k
 }
 
 /// `raft_log` CF key.
@@ -132,6 +184,25 @@ mod tests {
         assert!(data_key(5, &[0xff; 64]) < slot_range_end(6));
         assert!(data_key(16383, &[0xff; 64]) < slot_range_end(16384));
         assert_eq!(split_data_key(&data_key(77, b"key")), (77, &b"key"[..]));
+    }
+
+    #[test]
+    fn collection_keys() {
+        let p = coll_prefix(7, b"a", 3);
+        let q = coll_prefix(7, b"ab", 1);
+        // Key `a`'s members never fall inside key `ab`'s range and vice versa.
+        assert!(sub_key(&p, b"zzz") < prefix_end(&p));
+        assert!(prefix_end(&p) <= q || sub_key(&q, b"") >= prefix_end(&p));
+        assert!(sub_key(&coll_prefix(7, b"a", 4), b"") >= prefix_end(&p));
+        assert!(list_key(&p, 5) < list_key(&p, 6));
+        assert!(list_key(&p, 255) < list_key(&p, 256));
+        let scores = [f64::NEG_INFINITY, -1e300, -1.5, -0.0, 0.0, 1e-300, 2.0, f64::INFINITY];
+        for w in scores.windows(2) {
+            assert!(encode_score(w[0]) <= encode_score(w[1]), "{} {}", w[0], w[1]);
+        }
+        assert_eq!(encode_score(-0.0), encode_score(0.0));
+        assert!(score_key(&p, 1.0, b"b") < score_key(&p, 2.0, b"a"));
+        assert!(score_key(&p, 1.0, b"a") < score_key(&p, 1.0, b"b"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod log;
 pub mod read;
 pub mod sm;
 pub mod value;
+pub mod view;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use std::sync::Arc;
 
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, Options, DB};
 
-pub use value::{DataType, Value};
+pub use value::{Coll, DataType, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -16,8 +16,9 @@ use rocksdb::WriteBatch;
 
 use super::apply::ApplyCtx;
 use super::keys;
+use super::view::View;
 use super::Engine;
-use crate::cmd::table;
+use crate::cmd::table::{self, Handler};
 use crate::error::CmdError;
 use crate::raft::convert;
 use crate::raft::{pb, LogId, SnapshotMeta, StoredMembership, TypeConfig};
@@ -71,8 +72,15 @@ impl StateMachine {
     /// Runs the commands of one entry; returns one reply per command.
     fn apply_batch(&self, ctx: &mut ApplyCtx, wb: &pb::WriteBatch) -> Vec<Reply> {
         let mut replies = Vec::with_capacity(wb.commands.len());
+        let mut skip = 0usize;
         for c in &wb.commands {
             let argv: &[Bytes] = &c.argv;
+            if skip > 0 {
+                // A transaction whose WATCH check failed: its commands do not run.
+                skip -= 1;
+                replies.push(Reply::Nil);
+                continue;
+            }
             let reply = if c.kind == pb::command::Kind::ExpireSweep as i32 {
                 for k in argv {
                     // Reading an expired key in apply deletes it.
@@ -81,13 +89,26 @@ impl StateMachine {
                     }
                 }
                 Reply::OK
+            } else if c.kind == pb::command::Kind::Exec as i32 {
+                match watch_check(ctx, argv) {
+                    Ok((_, true)) => Reply::OK,
+                    Ok((n, false)) => {
+                        skip = n;
+                        Reply::NilArray
+                    }
+                    Err(e) => e.to_reply(),
+                }
             } else {
                 match argv.first().and_then(|n| table::lookup(n)) {
                     // Arity is checked again: handlers index argv, and a log entry is input too.
                     Some(spec) if !spec.arity_ok(argv.len()) => CmdError::WrongArity(spec.name.into()).to_reply(),
-                    Some(spec) => match spec.apply_fn() {
-                        Some(apply) => apply(ctx, argv).unwrap_or_else(|e| e.to_reply()),
-                        None => CmdError::Other(format!("ERR '{}' is not a write command", spec.name)).to_reply(),
+                    Some(spec) => match spec.handler {
+                        Handler::Write { apply, .. } => apply(ctx, argv).unwrap_or_else(|e| e.to_reply()),
+                        // Reads queued in MULTI run here, seeing the transaction's writes.
+                        Handler::Read(read) => read(&*ctx, argv).unwrap_or_else(|e| e.to_reply()),
+                        Handler::Conn(_) => {
+                            CmdError::Other(format!("ERR '{}' cannot run in a log entry", spec.name)).to_reply()
+                        }
                     },
                     None => {
                         CmdError::unknown_command(argv.first().map(|b| &b[..]).unwrap_or(b""), &argv[1..]).to_reply()
@@ -106,6 +127,20 @@ impl StateMachine {
         }
         Ok(())
     }
+}
+
+/// EXEC's WATCH check: `(n, true)` when every watched key still has its recorded stamp.
+fn watch_check(ctx: &ApplyCtx, argv: &[Bytes]) -> Result<(usize, bool), CmdError> {
+    let num = |b: &Bytes| std::str::from_utf8(b).ok().and_then(|s| s.parse::<u64>().ok());
+    let n = argv.first().and_then(num).ok_or(CmdError::Syntax)? as usize;
+    let mut ok = true;
+    for pair in argv[1..].chunks(2) {
+        let [key, stamp] = pair else { return Err(CmdError::Syntax) };
+        let want = num(stamp).ok_or(CmdError::Syntax)?;
+        let now = ctx.lookup(key)?.map(|v| v.stamp).unwrap_or(0);
+        ok &= now == want;
+    }
+    Ok((n, ok))
 }
 
 /// Records the applied state as the snapshot point: the data is already in RocksDB.
@@ -140,15 +175,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let log_id = entry.log_id;
             let (replies, ctx) = match &entry.payload {
                 EntryPayload::Normal(p) => {
-                    let mut ctx = ApplyCtx::new(&engine, self.slots, p.0.now_ms);
+                    let mut ctx = ApplyCtx::new(&engine, self.slots, p.0.now_ms, log_id.index);
                     let replies = self.apply_batch(&mut ctx, &p.0);
                     (replies, ctx)
                 }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(log_id), m.clone());
-                    (Vec::new(), ApplyCtx::new(&engine, self.slots, 0))
+                    (Vec::new(), ApplyCtx::new(&engine, self.slots, 0, log_id.index))
                 }
-                EntryPayload::Blank => (Vec::new(), ApplyCtx::new(&engine, self.slots, 0)),
+                EntryPayload::Blank => (Vec::new(), ApplyCtx::new(&engine, self.slots, 0, log_id.index)),
             };
             let previous = self.applied.replace(log_id);
             let record = self.applied_record();
