@@ -59,6 +59,16 @@ pub enum CmdError {
     InvalidCommandSpecified,
     #[error("ERR The command has no key arguments")]
     NoKeyArguments,
+    #[error("ERR MULTI calls can not be nested")]
+    MultiNested,
+    #[error("ERR EXEC without MULTI")]
+    ExecWithoutMulti,
+    #[error("ERR DISCARD without MULTI")]
+    DiscardWithoutMulti,
+    #[error("ERR WATCH inside MULTI is not allowed")]
+    WatchInMulti,
+    #[error("EXECABORT Transaction discarded because of previous errors.")]
+    ExecAbort,
     #[error("CROSSSLOT Keys in request don't hash to the same slot")]
     CrossSlot,
     #[error("TRYAGAIN {0}")]

@@ -10,7 +10,6 @@ pub mod glob;
 pub mod hash;
 pub mod keys;
 pub mod list;
-pub mod multi;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -37,6 +36,10 @@ pub struct Session {
     pub readonly: bool,
     /// ASKING: the next command may touch a slot being imported (cluster mode).
     pub asking: bool,
+    /// Inside MULTI: the queued commands.
+    pub multi: Option<crate::net::txn::Multi>,
+    /// WATCHed keys and the modification stamps they had.
+    pub watched: Vec<crate::net::txn::Watched>,
 }
 
 impl Session {
@@ -52,6 +55,8 @@ impl Session {
             last_cmd: "NULL",
             readonly: false,
             asking: false,
+            multi: None,
+            watched: Vec::new(),
         }
     }
 }

@@ -213,6 +213,8 @@ pub fn reset(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
     let s = &mut *ctx.session;
     s.name = None;
     s.proto = 2;
+    s.multi = None;
+    s.watched.clear();
     s.authenticated = ctx.node.config.requirepass.is_none();
     Ok(Reply::Status("RESET"))
 }

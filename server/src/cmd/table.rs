@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 
-use super::{cluster, hash, keys, list, multi, server, set, string, zset, ConnCtx};
+use super::{cluster, hash, keys, list, server, set, string, zset, ConnCtx};
 use crate::error::CmdResult;
 use crate::store::apply::ApplyCtx;
 use crate::store::view::View;
@@ -28,6 +28,17 @@ pub enum Handler {
     Write { prepare: Option<PrepareFn>, apply: ApplyFn },
     /// Connection and server commands: no keys, answered by this node.
     Conn(ConnFn),
+    /// MULTI / EXEC / DISCARD / WATCH / UNWATCH: run by the connection (net/txn.rs).
+    Txn(TxnOp),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnOp {
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
 }
 
 pub struct CommandSpec {
@@ -113,6 +124,12 @@ impl CommandSpec {
             }
         }
         out
+    }
+
+    /// Inside MULTI, these run at once instead of being queued (Redis: EXEC, DISCARD, MULTI,
+    /// WATCH, QUIT, RESET).
+    pub fn runs_immediately_in_multi(&self) -> bool {
+        matches!(self.handler, Handler::Txn(op) if op != TxnOp::Unwatch) || matches!(self.name, "quit" | "reset")
     }
 
     pub fn has_subcommands(&self) -> bool {
@@ -319,11 +336,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     keyed("zpopmax", -2, &["write", "fast"], (1, 1, 1), &["@write", "@sortedset", "@fast"], &[], &["RW", "access", "delete"], "sorted-set", "5.0.0", "Remove and return members with the highest scores in a sorted set", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", w(zset::zpopmax)),
     keyed("zscan", -3, &["readonly"], (1, 1, 1), &["@read", "@sortedset", "@slow"], &["nondeterministic_output"], &["RO", "access"], "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", Handler::Read(zset::zscan)),
     // --- multi ---
-    nokey("multi", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "1.2.0", "Mark the start of a transaction block", "O(1)", Handler::Conn(multi::multi)),
-    nokey("exec", 1, &["noscript", "loading", "stale", "skip_slowlog"], &["@slow", "@transaction"], &[], "transactions", "1.2.0", "Execute all commands issued after MULTI", "Depends on commands in the transaction", Handler::Conn(multi::exec)),
-    nokey("discard", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "2.0.0", "Discard all commands issued after MULTI", "O(N), when N is the number of queued commands", Handler::Conn(multi::discard)),
-    keyed("watch", -2, &["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1), &["@fast", "@transaction"], &[], &["RO"], "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block", "O(1) for every key.", Handler::Conn(multi::watch)),
-    nokey("unwatch", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "2.2.0", "Forget about all watched keys", "O(1)", Handler::Conn(multi::unwatch)),
+    nokey("multi", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "1.2.0", "Mark the start of a transaction block", "O(1)", Handler::Txn(TxnOp::Multi)),
+    nokey("exec", 1, &["noscript", "loading", "stale", "skip_slowlog"], &["@slow", "@transaction"], &[], "transactions", "1.2.0", "Execute all commands issued after MULTI", "Depends on commands in the transaction", Handler::Txn(TxnOp::Exec)),
+    nokey("discard", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "2.0.0", "Discard all commands issued after MULTI", "O(N), when N is the number of queued commands", Handler::Txn(TxnOp::Discard)),
+    keyed("watch", -2, &["noscript", "loading", "stale", "fast", "allow_busy"], (1, -1, 1), &["@fast", "@transaction"], &[], &["RO"], "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block", "O(1) for every key.", Handler::Txn(TxnOp::Watch)),
+    nokey("unwatch", 1, &["noscript", "loading", "stale", "fast", "allow_busy"], &["@fast", "@transaction"], &[], "transactions", "2.2.0", "Forget about all watched keys", "O(1)", Handler::Txn(TxnOp::Unwatch)),
     // --- cluster ---
     nokey("cluster", -2, NONE, &["@slow"], NONE, "cluster", "3.0.0", "A container for cluster commands", "Depends on subcommand.", Handler::Conn(server::subcommand)),
     nokey("cluster|info", 2, &["stale"], &["@slow"], &["nondeterministic_output"], "cluster", "3.0.0", "Provides info about Redis Cluster node state", "O(1)", Handler::Conn(cluster::info)),
@@ -433,7 +450,7 @@ mod tests {
             match c.handler {
                 Handler::Write { .. } => assert!(c.has_flag("write"), "{}", c.name),
                 Handler::Read(_) => assert!(c.has_flag("readonly"), "{}", c.name),
-                Handler::Conn(_) => assert!(!c.has_flag("write"), "{}", c.name),
+                Handler::Conn(_) | Handler::Txn(_) => assert!(!c.has_flag("write"), "{}", c.name),
             }
         }
     }

@@ -22,6 +22,8 @@ use crate::resp::codec::{Limits, Parser};
 use crate::resp::Reply;
 use crate::store::read::ReadCtx;
 
+use super::txn;
+
 /// At most this many requests are executed per read batch (bounds per-connection memory).
 const MAX_BATCH: usize = 1024;
 /// Pending writes are proposed once they reach this many bytes of arguments.
@@ -146,11 +148,19 @@ async fn execute(
                 if let Some(spec) = spec {
                     node.cmdstats.reject(spec);
                 }
+                // A command refused inside MULTI makes EXEC fail.
+                if let Some(m) = session.multi.as_mut() {
+                    m.failed = true;
+                }
                 replies[slot] = Some(e.to_reply());
                 continue;
             }
         };
         session.last_cmd = spec.name;
+        if session.multi.is_some() && !spec.runs_immediately_in_multi() {
+            replies[slot] = Some(txn::queue(node, session, spec, argv));
+            continue;
+        }
         let started = std::time::Instant::now();
         match spec.handler {
             Handler::Write { prepare, .. } => {
@@ -222,6 +232,17 @@ async fn execute(
                 let consistent = keys.len() > 1 || !matches!(spec.group, "string" | "generic");
                 let ctx = ReadCtx::new(&region.engine, now_ms(), consistent);
                 replies[slot] = Some(f(&ctx, &argv).unwrap_or_else(|e| e.to_reply()));
+                usecs[slot] = started.elapsed().as_micros() as u64;
+            }
+            Handler::Txn(op) => {
+                if !pending.is_empty() {
+                    flush(node, &mut pending, &mut replies, &mut usecs).await;
+                    pending_bytes = 0;
+                }
+                // EXEC's writes and WATCH's reads change what later reads must wait for.
+                read_barrier_done.iter_mut().for_each(|b| *b = false);
+                ran[slot] = Some(spec);
+                replies[slot] = Some(txn::run(node, session, info, op, &argv).await.unwrap_or_else(|e| e.to_reply()));
                 usecs[slot] = started.elapsed().as_micros() as u64;
             }
             Handler::Conn(f) => {

@@ -53,7 +53,9 @@ impl Reply {
             Reply::Bulk(b) | Reply::Verbatim(b) => b.len() + 16,
             Reply::Error(e) => e.len() + 3,
             Reply::Array(v) | Reply::Set(v) => 8 + v.iter().map(Reply::approx_len).sum::<usize>(),
-            Reply::Map(v) | Reply::Pairs(v) => 8 + v.iter().map(|(k, x)| k.approx_len() + x.approx_len()).sum::<usize>(),
+            Reply::Map(v) | Reply::Pairs(v) => {
+                8 + v.iter().map(|(k, x)| k.approx_len() + x.approx_len()).sum::<usize>()
+            }
             _ => 16,
         }
     }

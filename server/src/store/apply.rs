@@ -146,7 +146,14 @@ impl<'a> ApplyCtx<'a> {
 
     /// Deletes every member of a collection version: one by one when it is small, else with
     /// a range deletion per column family.
-    fn clear_members(&mut self, slot: u16, key: &[u8], dtype: super::DataType, version: u64, size: u64) -> Result<(), StoreError> {
+    fn clear_members(
+        &mut self,
+        slot: u16,
+        key: &[u8],
+        dtype: super::DataType,
+        version: u64,
+        size: u64,
+    ) -> Result<(), StoreError> {
         let prefix = keys::coll_prefix(slot, key, version);
         let end = keys::prefix_end(&prefix);
         let mut cfs = vec![SubCf::Subkeys];
@@ -165,7 +172,8 @@ impl<'a> ApplyCtx<'a> {
                 }
             } else {
                 self.batch.delete_range_cf(self.engine.cf(cf.name()), &prefix, &end);
-                let stale: Vec<Vec<u8>> = self.sub_overlay[cf as usize].range(prefix.clone()..end.clone()).map(|(k, _)| k.clone()).collect();
+                let stale: Vec<Vec<u8>> =
+                    self.sub_overlay[cf as usize].range(prefix.clone()..end.clone()).map(|(k, _)| k.clone()).collect();
                 for k in stale {
                     self.sub_overlay[cf as usize].remove(&k);
                 }

@@ -106,7 +106,7 @@ impl StateMachine {
                         Handler::Write { apply, .. } => apply(ctx, argv).unwrap_or_else(|e| e.to_reply()),
                         // Reads queued in MULTI run here, seeing the transaction's writes.
                         Handler::Read(read) => read(&*ctx, argv).unwrap_or_else(|e| e.to_reply()),
-                        Handler::Conn(_) => {
+                        Handler::Conn(_) | Handler::Txn(_) => {
                             CmdError::Other(format!("ERR '{}' cannot run in a log entry", spec.name)).to_reply()
                         }
                     },

@@ -1,0 +1,189 @@
+//! MULTI / EXEC / DISCARD / WATCH / UNWATCH.
+//!
+//! Queued commands stay on the connection until EXEC. EXEC proposes them as one contiguous
+//! block of a Raft entry, led by an `EXEC` check command carrying the WATCHed keys and the
+//! modification stamps they had: every replica applies the block atomically (one WriteBatch)
+//! or, when a stamp changed, skips it — the same decision everywhere, because stamps are data.
+//! Reads queued in MULTI run inside the entry and see the transaction's own writes.
+//! Connection commands queued in MULTI (PING, ECHO, ...) run on this node once the entry is
+//! applied. All keys of a transaction (and its WATCHed keys) must be in one region.
+
+use bytes::Bytes;
+
+use super::connection::now_ms;
+use crate::clients::ClientInfo;
+use crate::cmd::table::{CommandSpec, Handler, TxnOp};
+use crate::cmd::{ConnCtx, Session};
+use crate::error::{CmdError, CmdResult};
+use crate::node::Node;
+use crate::raft::pb;
+use crate::resp::Reply;
+use crate::store::read::ReadCtx;
+
+pub struct Multi {
+    pub queued: Vec<(&'static CommandSpec, Vec<Bytes>)>,
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    pub failed: bool,
+}
+
+pub struct Watched {
+    pub key: Bytes,
+    pub region: usize,
+    /// The key's stamp when watched (0: missing or expired).
+    pub stamp: u64,
+}
+
+/// Queues a command inside MULTI (its keys must be in one region, as in Redis Cluster).
+pub fn queue(node: &Node, session: &mut Session, spec: &'static CommandSpec, argv: Vec<Bytes>) -> Reply {
+    let keys = spec.keys_of(&argv);
+    let multi = session.multi.as_mut().expect("inside MULTI");
+    if let Err(e) = node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
+        multi.failed = true;
+        return e.to_reply();
+    }
+    multi.queued.push((spec, argv));
+    Reply::Status("QUEUED")
+}
+
+/// Runs one of the transaction commands.
+pub async fn run(node: &Node, session: &mut Session, info: &ClientInfo, op: TxnOp, argv: &[Bytes]) -> CmdResult {
+    match op {
+        TxnOp::Multi => {
+            if session.multi.is_some() {
+                return Err(CmdError::MultiNested);
+            }
+            session.multi = Some(Multi { queued: Vec::new(), failed: false });
+            Ok(Reply::OK)
+        }
+        TxnOp::Discard => {
+            if session.multi.take().is_none() {
+                return Err(CmdError::DiscardWithoutMulti);
+            }
+            session.watched.clear();
+            Ok(Reply::OK)
+        }
+        TxnOp::Unwatch => {
+            session.watched.clear();
+            Ok(Reply::OK)
+        }
+        TxnOp::Watch => watch(node, session, argv).await,
+        TxnOp::Exec => exec(node, session, info).await,
+    }
+}
+
+async fn watch(node: &Node, session: &mut Session, argv: &[Bytes]) -> CmdResult {
+    if session.multi.is_some() {
+        return Err(CmdError::WatchInMulti);
+    }
+    let ri = node.region_of_keys(argv[1..].iter().map(|k| &k[..]))?;
+    let region = &node.regions[ri];
+    region.read_barrier().await?;
+    let ctx = ReadCtx::new(&region.engine, now_ms(), true);
+    for key in &argv[1..] {
+        let stamp = ctx.get(key)?.map(|v| v.stamp).unwrap_or(0);
+        session.watched.push(Watched { key: key.clone(), region: ri, stamp });
+    }
+    Ok(Reply::OK)
+}
+
+/// How one queued command gets its reply.
+enum Step {
+    /// The i-th command of the proposed block.
+    Logged(usize),
+    /// A connection command, run after the block.
+    Local(&'static CommandSpec, Vec<Bytes>),
+    Done(Reply),
+}
+
+async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResult {
+    let Some(multi) = session.multi.take() else { return Err(CmdError::ExecWithoutMulti) };
+    // EXEC forgets the watched keys whatever happens.
+    let watched = std::mem::take(&mut session.watched);
+    if multi.failed {
+        return Err(CmdError::ExecAbort);
+    }
+    let mut steps = Vec::with_capacity(multi.queued.len());
+    let mut block: Vec<Vec<Bytes>> = Vec::new();
+    let mut region: Option<usize> = None;
+    let mut same_region = |r: usize| -> CmdResult<()> {
+        match region {
+            Some(x) if x != r => Err(CmdError::CrossSlot),
+            _ => {
+                region = Some(r);
+                Ok(())
+            }
+        }
+    };
+    for w in &watched {
+        same_region(w.region)?;
+    }
+    let now = now_ms();
+    for (spec, argv) in multi.queued {
+        let logged = match spec.handler {
+            Handler::Write { prepare: Some(p), .. } => match p(&argv, now) {
+                Ok(a) => a,
+                Err(e) => {
+                    steps.push(Step::Done(e.to_reply()));
+                    continue;
+                }
+            },
+            Handler::Write { prepare: None, .. } | Handler::Read(_) => argv,
+            Handler::Conn(_) => {
+                steps.push(Step::Local(spec, argv));
+                continue;
+            }
+            // UNWATCH inside MULTI (the others never queue): the check is already decided.
+            Handler::Txn(_) => {
+                steps.push(Step::Done(Reply::OK));
+                continue;
+            }
+        };
+        let keys = spec.keys_of(&logged);
+        if keys.is_empty() {
+            // A keyless write (FLUSHALL) touches every region.
+            if node.regions.len() > 1 {
+                return Err(CmdError::CrossSlot);
+            }
+            same_region(0)?;
+        } else {
+            same_region(node.region_of_keys(keys.iter().map(|&i| &logged[i][..]))?)?;
+        }
+        steps.push(Step::Logged(block.len()));
+        block.push(logged);
+    }
+    let mut results: Vec<Option<Reply>> = Vec::new();
+    if !block.is_empty() || !watched.is_empty() {
+        let mut check = Vec::with_capacity(1 + 2 * watched.len());
+        check.push(Bytes::from(block.len().to_string()));
+        for w in &watched {
+            check.push(w.key.clone());
+            check.push(Bytes::from(w.stamp.to_string()));
+        }
+        let mut commands = Vec::with_capacity(block.len() + 1);
+        commands.push(pb::Command { kind: pb::command::Kind::Exec as i32, argv: check });
+        commands.extend(block.into_iter().map(|argv| pb::Command { kind: pb::command::Kind::Client as i32, argv }));
+        node.stats.write_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut replies = node.regions[region.unwrap_or(0)].propose(commands).await?.into_iter();
+        match replies.next() {
+            Some(Reply::NilArray) => return Ok(Reply::NilArray),
+            Some(Reply::Error(e)) => return Err(CmdError::Other(e)),
+            _ => results = replies.map(Some).collect(),
+        }
+    }
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        out.push(match step {
+            Step::Logged(i) => results.get_mut(i).and_then(Option::take).unwrap_or(Reply::Nil),
+            Step::Done(r) => r,
+            Step::Local(spec, argv) => match spec.handler {
+                Handler::Conn(f) => {
+                    info.refresh(session);
+                    let mut ctx = ConnCtx { session: &mut *session, node };
+                    f(&mut ctx, &argv).unwrap_or_else(|e| e.to_reply())
+                }
+                _ => Reply::Nil,
+            },
+        });
+    }
+    Ok(Reply::Array(out))
+}
