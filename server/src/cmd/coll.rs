@@ -143,11 +143,7 @@ pub struct ScanArgs {
 
 /// `cursor [MATCH pattern] [COUNT count]` starting at `argv[at]`, with Redis's errors.
 pub fn parse_scan(argv: &[Bytes], at: usize) -> CmdResult<ScanArgs> {
-    let cursor = std::str::from_utf8(&argv[at])
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::Other("ERR invalid cursor".into()))?;
+    let cursor = parse_cursor(&argv[at]).ok_or_else(|| CmdError::Other("ERR invalid cursor".into()))?;
     let mut a = ScanArgs { cursor, pattern: None, count: 10 };
     let mut i = at + 1;
     while i < argv.len() {
@@ -170,6 +166,30 @@ pub fn parse_scan(argv: &[Bytes], at: usize) -> CmdResult<ScanArgs> {
     Ok(a)
 }
 
+/// A cursor the way Redis reads one (C strtoul): optional sign (`-1` wraps), decimal digits,
+/// no leading space, no overflow; the empty string is 0.
+pub fn parse_cursor(b: &[u8]) -> Option<u64> {
+    if b.first().is_some_and(|c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return b.is_empty().then_some(0);
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 /// One SCAN step over a hash-ordered collection: visits at least `count` members (never
 /// stopping inside a group of equal hashes), calls `f` for those matching the pattern and
 /// returns the next cursor (0 = done).
@@ -177,7 +197,8 @@ pub fn scan_step(view: &dyn View, h: &Handle, a: &ScanArgs, f: &mut dyn FnMut(&[
     let plen = h.prefix.len();
     let mut lower = h.prefix.clone();
     if a.cursor > 0 {
-        lower.extend_from_slice(&(a.cursor - 1).to_be_bytes());
+        // Hashes are below 2^62: a larger cursor is past the end.
+        lower.extend_from_slice(&(a.cursor - 1).min(1 << 62).to_be_bytes());
     }
     let mut visited = 0usize;
     let mut last_hash = None;
@@ -282,6 +303,18 @@ mod tests {
         assert_ne!(member_hash(b"a"), member_hash(b"b"));
         let k = member_key(b"P", b"field");
         assert_eq!(&k[9..], b"field");
+    }
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b" 1"[..], b"1 ", b"abc", b"-", b"18446744073709551616", b"1.0"] {
+            assert_eq!(parse_cursor(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
