@@ -555,6 +555,96 @@ mod tests {
         );
     }
 
+    /// Applies one logged command as log entry `index` and writes its batch.
+    fn apply(engine: &crate::store::Engine, index: u64, f: crate::cmd::table::ApplyFn, argv: &[Bytes]) -> Reply {
+        let mut ctx = ApplyCtx::new(engine, (0, 16384), 1_000, index);
+        let reply = f(&mut ctx, argv).unwrap_or_else(|e| e.to_reply());
+        let (batch, _) = ctx.finish(&[]);
+        engine.db.write(batch).unwrap();
+        reply
+    }
+
+    fn read_members(engine: &crate::store::Engine, key: &[u8]) -> Vec<Bytes> {
+        let view = crate::store::read::ReadCtx::new(engine, 1_000, true);
+        match coll::read(&view, key, SET).unwrap() {
+            Some(h) => members(&view, &h).unwrap(),
+            None => Vec::new(),
+        }
+    }
+
+    fn bulks(r: &Reply) -> Vec<Bytes> {
+        match r {
+            Reply::Set(v) | Reply::Array(v) => {
+                v.iter().map(|x| if let Reply::Bulk(b) = x { b.clone() } else { panic!("{x:?}") }).collect()
+            }
+            Reply::Bulk(b) => vec![b.clone()],
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Two replicas applying the same log pop the same members (the seed is in the log; a
+    /// seedless form falls back to the entry's stamp, which is the same everywhere too).
+    #[test]
+    fn spop_is_deterministic_across_replicas() {
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let engines: Vec<_> = dirs.iter().map(|d| crate::store::Engine::open(d.path()).unwrap()).collect();
+        let mut fill = argv("SADD s");
+        fill.extend((0..100).map(|i| Bytes::from(format!("m{i}"))));
+        let log: Vec<Vec<Bytes>> = vec![
+            fill,
+            prepare_spop(&argv("SPOP s 10"), 0).unwrap(),
+            prepare_spop(&argv("SPOP s"), 0).unwrap(),
+            argv("SPOP s 5"),
+            argv("SPOP s"),
+        ];
+        let mut replies = [Vec::new(), Vec::new()];
+        for (e, out) in engines.iter().zip(replies.iter_mut()) {
+            for (i, cmd) in log.iter().enumerate() {
+                let f = if i == 0 { sadd as crate::cmd::table::ApplyFn } else { spop };
+                out.push(apply(e, i as u64 + 1, f, cmd));
+            }
+        }
+        assert_eq!(replies[0], replies[1]);
+        let popped: Vec<Bytes> = replies[0][1..].iter().flat_map(bulks).collect();
+        assert_eq!(popped.len(), 10 + 1 + 5 + 1);
+        assert_eq!(popped.iter().collect::<HashSet<_>>().len(), popped.len(), "popped twice: {popped:?}");
+        let left = read_members(&engines[0], b"s");
+        assert_eq!(left.len(), 100 - popped.len());
+        assert_eq!(left, read_members(&engines[1], b"s"));
+        assert!(left.iter().all(|m| !popped.contains(m)));
+
+        // Another seed picks other members (100 choose 10: equal picks would be a bug).
+        let mut other = log[1].clone();
+        other[3] = Bytes::from((std::str::from_utf8(&log[1][3]).unwrap().parse::<u64>().unwrap() ^ 1).to_string());
+        let a = bulks(&apply(&engines[0], 10, spop, &log[1]));
+        let b = bulks(&apply(&engines[1], 10, spop, &other));
+        assert_eq!((a.len(), b.len()), (10, 10));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn spop_apply_revalidates_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = crate::store::Engine::open(dir.path()).unwrap();
+        apply(&e, 1, sadd, &argv("SADD s a b c"));
+        assert_eq!(apply(&e, 2, spop, &argv("SPOP s -1 5")), not_positive().to_reply());
+        assert_eq!(apply(&e, 3, spop, &argv("SPOP s 1 x")), CmdError::Syntax.to_reply());
+        assert_eq!(apply(&e, 4, spop, &argv("SPOP s 1 5 6")), CmdError::Syntax.to_reply());
+        assert_eq!(read_members(&e, b"s").len(), 3);
+        assert_eq!(apply(&e, 5, spop, &argv("SPOP s 0 5")), Reply::Set(Vec::new()));
+        assert_eq!(bulks(&apply(&e, 6, spop, &argv("SPOP s 9 5"))).len(), 3);
+        assert!(read_members(&e, b"s").is_empty());
+        assert_eq!(
+            apply(
+                &e,
+                7,
+                spop,
+                &[Bytes::from_static(b"SPOP"), Bytes::from_static(b"s"), Bytes::new(), Bytes::from_static(b"5")]
+            ),
+            Reply::Nil
+        );
+    }
+
     #[test]
     fn sintercard_arguments() {
         assert_eq!(parse_sintercard(&argv("SINTERCARD 2 a b")), Ok((2, 0)));
