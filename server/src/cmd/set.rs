@@ -19,6 +19,13 @@ use crate::store::DataType;
 
 const SET: DataType = DataType::Set;
 
+/// Sets up to this size pick random members by position (exactly uniform, one pass over the
+/// set); bigger ones seek to a random hash (O(log N) per pick, see `pick_near`).
+const EXACT_PICK_MAX: u64 = 1024;
+
+/// How far `pick_near` walks past the member it seeks to (at most `WALK - 1` members).
+const WALK: u64 = 16;
+
 /// The most members a SRANDMEMBER with a negative count (repeats allowed) returns: a bigger
 /// reply could not be built in memory (and is far over the default 1gb output buffer limit,
 /// which would close the connection anyway).
@@ -86,6 +93,58 @@ fn pick(view: &dyn View, h: &Handle, indexes: &[u64]) -> CmdResult<Vec<Bytes>> {
         next < sorted.len()
     })?;
     Ok(indexes.iter().filter_map(|i| found.get(i).cloned()).collect())
+}
+
+/// One random member of a big set without a pass over it: seeks to a random hash, then walks
+/// a random 0..WALK members further (wrapping around). A member's chance follows the hash gaps
+/// before it, averaged over WALK gaps, so picks are near uniform (the idea of Redis's
+/// dictGetFairRandomKey). None only for an empty set.
+fn pick_near(view: &dyn View, h: &Handle, rng: &mut Rng) -> CmdResult<Option<Bytes>> {
+    let mut lower = h.prefix.clone();
+    lower.extend_from_slice(&rng.below(1 << 62).to_be_bytes());
+    let mut steps = rng.below(WALK.min(h.coll.size));
+    let plen = h.prefix.len();
+    let mut found = None;
+    // From the random hash to the end, then (wrapping around) from the start.
+    for from in [lower, h.prefix.clone()] {
+        view.scan(SubCf::Subkeys, &from, &h.end(), false, &mut |k, _| {
+            if steps == 0 {
+                found = Some(Bytes::copy_from_slice(&k[plen + 8..]));
+                return false;
+            }
+            steps -= 1;
+            true
+        })?;
+        if found.is_some() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// `k` random members (k < size when `distinct`; repeats allowed otherwise), deterministic for
+/// a given `rng` and set. Small sets and large counts pick positions in one pass; a few
+/// members of a big set are sought one by one.
+fn random_members(view: &dyn View, h: &Handle, rng: &mut Rng, k: u64, distinct: bool) -> CmdResult<Vec<Bytes>> {
+    let size = h.coll.size;
+    if size <= EXACT_PICK_MAX || k.saturating_mul(8) >= size {
+        let indexes = match distinct {
+            true => rng.distinct_sorted(size, k),
+            false => (0..k).map(|_| rng.below(size)).collect(),
+        };
+        return pick(view, h, &indexes);
+    }
+    let mut out = Vec::with_capacity(k as usize);
+    let mut seen = HashSet::new();
+    while (out.len() as u64) < k {
+        let Some(m) = pick_near(view, h, rng)? else { break };
+        // k < size / 8, so a repeat is rare and another try is cheap.
+        if distinct && !seen.insert(m.clone()) {
+            continue;
+        }
+        out.push(m);
+    }
+    Ok(out)
 }
 
 fn set_reply(members: Vec<Bytes>) -> Reply {
@@ -193,8 +252,8 @@ pub fn spop(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
             ctx.delete(&argv[1])?;
             return Ok(set_reply(all));
         }
-        Some(n) => pick(&*ctx, &h, &rng.distinct_sorted(size, n))?,
-        None => pick(&*ctx, &h, &[rng.below(size)])?,
+        Some(n) => random_members(&*ctx, &h, &mut rng, n, true)?,
+        None => random_members(&*ctx, &h, &mut rng, 1, true)?,
     };
     for m in &popped {
         remove_member(ctx, &mut h, m)?;
@@ -292,17 +351,16 @@ pub fn srandmember(view: &dyn View, argv: &[Bytes]) -> CmdResult {
     let mut rng = Rng::new(Rng::fresh_seed());
     let Some(count) = count else {
         let Some(h) = h else { return Ok(Reply::Nil) };
-        let picked = pick(view, &h, &[rng.below(h.coll.size)])?;
+        let picked = random_members(view, &h, &mut rng, 1, true)?;
         return Ok(picked.into_iter().next().map(Reply::Bulk).unwrap_or(Reply::Nil));
     };
     let Some(h) = h else { return Ok(Reply::Array(Vec::new())) };
-    let size = h.coll.size;
     let picked = if count >= 0 {
         let n = count as u64;
-        if n >= size {
+        if n >= h.coll.size {
             members(view, &h)?
         } else {
-            pick(view, &h, &rng.distinct_sorted(size, n))?
+            random_members(view, &h, &mut rng, n, true)?
         }
     } else {
         let n = count.unsigned_abs();
@@ -311,8 +369,7 @@ pub fn srandmember(view: &dyn View, argv: &[Bytes]) -> CmdResult {
                 "ERR count is out of range: at most {MAX_RANDOM_REPLY} members are returned with repetitions"
             )));
         }
-        let indexes: Vec<u64> = (0..n).map(|_| rng.below(size)).collect();
-        pick(view, &h, &indexes)?
+        random_members(view, &h, &mut rng, n, false)?
     };
     Ok(Reply::Array(picked.into_iter().map(Reply::Bulk).collect()))
 }
@@ -620,6 +677,65 @@ mod tests {
         let b = bulks(&apply(&engines[1], 10, spop, &other));
         assert_eq!((a.len(), b.len()), (10, 10));
         assert_ne!(a, b);
+    }
+
+    /// Big sets pick by seeking to random hashes: still the same members on every replica,
+    /// distinct, and removed.
+    #[test]
+    fn spop_on_big_sets_is_deterministic_and_distinct() {
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let engines: Vec<_> = dirs.iter().map(|d| crate::store::Engine::open(d.path()).unwrap()).collect();
+        let mut fill = argv("SADD big");
+        fill.extend((0..3000).map(|i| Bytes::from(format!("member:{i}"))));
+        // 1 and 20 members are sought (20 * 8 < 3000); 500 members use one positional pass.
+        let log = [argv("SPOP big  11"), argv("SPOP big 20 12"), argv("SPOP big 500 13"), argv("SPOP big 1 14")];
+        let mut replies = [Vec::new(), Vec::new()];
+        for (e, out) in engines.iter().zip(replies.iter_mut()) {
+            apply(e, 1, sadd, &fill);
+            for (i, cmd) in log.iter().enumerate() {
+                out.push(apply(e, i as u64 + 2, spop, cmd));
+            }
+        }
+        assert_eq!(replies[0], replies[1]);
+        assert!(matches!(replies[0][0], Reply::Bulk(_)));
+        let popped: Vec<Bytes> = replies[0].iter().flat_map(bulks).collect();
+        assert_eq!(popped.len(), 1 + 20 + 500 + 1);
+        assert_eq!(popped.iter().collect::<HashSet<_>>().len(), popped.len());
+        let left = read_members(&engines[0], b"big");
+        assert_eq!(left.len(), 3000 - popped.len());
+        assert_eq!(left, read_members(&engines[1], b"big"));
+        assert!(left.iter().all(|m| !popped.contains(m)));
+    }
+
+    /// Picks on a big set spread over all members, near uniformly.
+    #[test]
+    fn big_set_picks_are_near_uniform() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = crate::store::Engine::open(dir.path()).unwrap();
+        let n = 4000u64;
+        let mut fill = argv("SADD big");
+        fill.extend((0..n).map(|i| Bytes::from(format!("m{i}"))));
+        apply(&e, 1, sadd, &fill);
+        let view = crate::store::read::ReadCtx::new(&e, 1_000, true);
+        let h = coll::read(&view, b"big", SET).unwrap().unwrap();
+        assert!(h.coll.size > EXACT_PICK_MAX);
+        let mut hits = std::collections::HashMap::new();
+        let mut rng = Rng::new(99);
+        let draws = 20 * n;
+        for _ in 0..draws / 10 {
+            // ten at a time, with repeats: the seek path (10 * 8 < 4000)
+            for m in random_members(&view, &h, &mut rng, 10, false).unwrap() {
+                *hits.entry(m).or_insert(0u64) += 1;
+            }
+        }
+        assert_eq!(hits.values().sum::<u64>(), draws);
+        // Uniform: every member expected 20 times; all of them show up, none dominates.
+        assert!(hits.len() as u64 >= n * 99 / 100, "only {} of {n} members picked", hits.len());
+        let max = *hits.values().max().unwrap();
+        assert!(max < 80, "a member was picked {max} times (mean 20)");
+        // Distinct picks are distinct.
+        let d = random_members(&view, &h, &mut rng, 300, true).unwrap();
+        assert_eq!(d.iter().collect::<HashSet<_>>().len(), 300);
     }
 
     #[test]
