@@ -738,6 +738,22 @@ mod tests {
         assert_eq!(d.iter().collect::<HashSet<_>>().len(), 300);
     }
 
+    /// A negative count whose reply could not be built is refused (RedRaft's own limit).
+    #[test]
+    fn srandmember_refuses_an_unbuildable_reply() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = crate::store::Engine::open(dir.path()).unwrap();
+        apply(&e, 1, sadd, &argv("SADD s a b"));
+        let view = crate::store::read::ReadCtx::new(&e, 1_000, true);
+        let too_many = format!("SRANDMEMBER s -{}", MAX_RANDOM_REPLY + 1);
+        let err = srandmember(&view, &argv(&too_many)).unwrap_err();
+        assert!(matches!(&err, CmdError::Other(t) if t.starts_with("ERR count is out of range")), "{err:?}");
+        // a missing key answers an empty array first, as Redis does for any count
+        let missing = format!("SRANDMEMBER nokey -{}", MAX_RANDOM_REPLY + 1);
+        assert_eq!(srandmember(&view, &argv(&missing)), Ok(Reply::Array(Vec::new())));
+        assert_eq!(bulks(&srandmember(&view, &argv("SRANDMEMBER s -5")).unwrap()).len(), 5);
+    }
+
     #[test]
     fn spop_apply_revalidates_the_log() {
         let dir = tempfile::tempdir().unwrap();
