@@ -14,6 +14,7 @@ use bytes::Bytes;
 use super::args::{eq, parse_i64};
 use super::glob;
 use crate::error::{CmdError, CmdResult};
+use crate::resp::Reply;
 use crate::store::apply::ApplyCtx;
 use crate::store::keys::{self, key_slot};
 use crate::store::view::{SubCf, View};
@@ -143,7 +144,7 @@ pub struct ScanArgs {
 
 /// `cursor [MATCH pattern] [COUNT count]` starting at `argv[at]`, with Redis's errors.
 pub fn parse_scan(argv: &[Bytes], at: usize) -> CmdResult<ScanArgs> {
-    let cursor = parse_cursor(&argv[at]).ok_or_else(|| CmdError::Other("ERR invalid cursor".into()))?;
+    let cursor = parse_cursor(&argv[at]).ok_or_else(invalid_cursor)?;
     let mut a = ScanArgs { cursor, pattern: None, count: 10 };
     let mut i = at + 1;
     while i < argv.len() {
@@ -166,19 +167,25 @@ pub fn parse_scan(argv: &[Bytes], at: usize) -> CmdResult<ScanArgs> {
     Ok(a)
 }
 
-/// A cursor the way Redis reads one (C strtoul): optional sign (`-1` wraps), decimal digits,
-/// no leading space, no overflow; the empty string is 0.
-pub fn parse_cursor(b: &[u8]) -> Option<u64> {
-    if b.first().is_some_and(|c| c.is_ascii_whitespace()) {
+/// A SCAN cursor parsed like Redis's parseScanCursorOrReply: C strtoul over the argument (up
+/// to a NUL byte), base 10, optional sign (a negative value wraps), no leading space, no
+/// trailing garbage, no overflow. The empty string is cursor 0.
+pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let s = match memchr::memchr(0, arg) {
+        Some(i) => &arg[..i],
+        None => arg,
+    };
+    let Some(&first) = s.first() else { return Some(0) };
+    if matches!(first, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
         return None;
     }
-    let (neg, digits) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        Some(b'+') => (false, &b[1..]),
-        _ => (false, b),
+    let (neg, digits) = match first {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
     };
     if digits.is_empty() {
-        return b.is_empty().then_some(0);
+        return None;
     }
     let mut v: u64 = 0;
     for &c in digits {
@@ -188,6 +195,30 @@ pub fn parse_cursor(b: &[u8]) -> Option<u64> {
         v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
     }
     Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// HSCAN / SSCAN / ZSCAN `key cursor [MATCH p] [COUNT n]`, checked in Redis's order: the
+/// cursor, then the key (a missing key answers an empty page whatever the options), then the
+/// options. `emit` adds the reply items of one member (and its stored value).
+pub fn scan_command(
+    view: &dyn View,
+    argv: &[Bytes],
+    dtype: DataType,
+    emit: &mut dyn FnMut(&[u8], &[u8], &mut Vec<Reply>),
+) -> CmdResult {
+    parse_cursor(&argv[2]).ok_or_else(invalid_cursor)?;
+    let page = |cursor: u64, items: Vec<Reply>| {
+        Reply::Array(vec![Reply::bulk(Bytes::from(cursor.to_string())), Reply::Array(items)])
+    };
+    let Some(h) = read(view, &argv[1], dtype)? else { return Ok(page(0, Vec::new())) };
+    let a = parse_scan(argv, 2)?;
+    let mut items = Vec::new();
+    let next = scan_step(view, &h, &a, &mut |m, v| emit(m, v, &mut items))?;
+    Ok(page(next, items))
+}
+
+fn invalid_cursor() -> CmdError {
+    CmdError::Other("ERR invalid cursor".into())
 }
 
 /// One SCAN step over a hash-ordered collection: visits at least `count` members (never
@@ -236,6 +267,34 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
 
 pub fn float_arg(b: &[u8]) -> CmdResult<f64> {
     parse_f64(b).ok_or(CmdError::NotFloat)
+}
+
+// ---------- random picks ----------
+
+/// The most elements SRANDMEMBER / HRANDFIELD with a negative count (repeats allowed) return:
+/// a bigger reply could not be built in memory (and is far over the default 1gb output buffer
+/// limit, which would close the connection anyway).
+pub const MAX_RANDOM_REPLY: u64 = 1 << 26;
+
+/// The count of SRANDMEMBER / HRANDFIELD: any i64 but i64::MIN (Redis's -LONG_MAX..LONG_MAX).
+pub fn random_count(arg: &[u8]) -> CmdResult<i64> {
+    match parse_i64(arg) {
+        None => Err(CmdError::NotInteger),
+        Some(i64::MIN) => Err(CmdError::Other(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807".into(),
+        )),
+        Some(n) => Ok(n),
+    }
+}
+
+/// Refuses a repeats-allowed pick bigger than `MAX_RANDOM_REPLY`.
+pub fn check_repeats(n: u64) -> CmdResult<()> {
+    if n > MAX_RANDOM_REPLY {
+        return Err(CmdError::Other(format!(
+            "ERR count is out of range: at most {MAX_RANDOM_REPLY} members are returned with repetitions"
+        )));
+    }
+    Ok(())
 }
 
 // ---------- leader-chosen randomness ----------
@@ -308,12 +367,20 @@ mod tests {
     #[test]
     fn cursors_parse_like_strtoul() {
         assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b"123"), Some(123));
         assert_eq!(parse_cursor(b""), Some(0));
         assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-0"), Some(0));
         assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"007"), Some(7));
         assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [&b" 1"[..], b"1 ", b"abc", b"-", b"18446744073709551616", b"1.0"] {
-            assert_eq!(parse_cursor(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(parse_cursor(b"1\x00junk"), Some(1));
+        assert_eq!(parse_cursor(b"\x001"), Some(0));
+        let bad =
+            [&b"x"[..], b"-", b"+", b" 1", b"\t1", b"1 ", b"1x", b"- 1", b"+-1", b"18446744073709551616", b"0x10"];
+        for b in bad {
+            assert_eq!(parse_cursor(b), None, "{:?}", String::from_utf8_lossy(b));
         }
     }
 

@@ -176,24 +176,15 @@ pub fn hvals(view: &dyn View, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn hscan(view: &dyn View, argv: &[Bytes]) -> CmdResult {
-    let a = coll::parse_scan(argv, 2)?;
-    let Some(h) = coll::read(view, &argv[1], HASH)? else {
-        return Ok(Reply::Array(vec![Reply::bulk(Bytes::from_static(b"0")), Reply::Array(Vec::new())]));
-    };
-    let mut items = Vec::new();
-    let next = coll::scan_step(view, &h, &a, &mut |f, v| {
-        items.push(Reply::bulk(Bytes::copy_from_slice(f)));
-        items.push(Reply::bulk(Bytes::copy_from_slice(v)));
-    })?;
-    Ok(Reply::Array(vec![Reply::bulk(Bytes::from(next.to_string())), Reply::Array(items)]))
+    coll::scan_command(view, argv, HASH, &mut |f, v, out| {
+        out.push(Reply::bulk(Bytes::copy_from_slice(f)));
+        out.push(Reply::bulk(Bytes::copy_from_slice(v)));
+    })
 }
 
 /// HRANDFIELD key [count [WITHVALUES]]: a read, so the randomness is local.
 pub fn hrandfield(view: &dyn View, argv: &[Bytes]) -> CmdResult {
-    let count = match argv.get(2) {
-        None => None,
-        Some(c) => Some(int_arg(c)?),
-    };
+    let count = argv.get(2).map(|c| coll::random_count(c)).transpose()?;
     let withvalues = match argv.get(3) {
         None => false,
         Some(o) if eq(o, "WITHVALUES") && argv.len() == 4 => true,
@@ -205,8 +196,8 @@ pub fn hrandfield(view: &dyn View, argv: &[Bytes]) -> CmdResult {
         let picks = pick(view, &h, &[Rng::new(Rng::fresh_seed()).below(h.coll.size)])?;
         return Ok(picks.into_iter().next().map(|(f, _)| Reply::Bulk(f)).unwrap_or(Reply::Nil));
     };
-    // Redis refuses counts whose reply size would overflow.
-    if count < -(i64::MAX / 2) || count > i64::MAX / 2 && withvalues {
+    // Redis refuses WITHVALUES counts whose reply size would overflow.
+    if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::Other("ERR value is out of range".into()));
     }
     let Some(h) = h else { return Ok(Reply::Array(Vec::new())) };
@@ -215,6 +206,7 @@ pub fn hrandfield(view: &dyn View, argv: &[Bytes]) -> CmdResult {
     let indexes: Vec<u64> = if count >= 0 {
         rng.distinct_sorted(size, count as u64)
     } else {
+        coll::check_repeats(count.unsigned_abs())?;
         (0..count.unsigned_abs()).map(|_| rng.below(size)).collect()
     };
     let picked = pick(view, &h, &indexes)?;

@@ -26,17 +26,8 @@ const EXACT_PICK_MAX: u64 = 1024;
 /// How far `pick_near` walks past the member it seeks to (at most `WALK - 1` members).
 const WALK: u64 = 16;
 
-/// The most members a SRANDMEMBER with a negative count (repeats allowed) returns: a bigger
-/// reply could not be built in memory (and is far over the default 1gb output buffer limit,
-/// which would close the connection anyway).
-const MAX_RANDOM_REPLY: u64 = 1 << 26;
-
 fn not_positive() -> CmdError {
     CmdError::Other("ERR value is out of range, must be positive".into())
-}
-
-fn empty_scan() -> Reply {
-    Reply::Array(vec![Reply::bulk(Bytes::from_static(b"0")), Reply::Array(Vec::new())])
 }
 
 fn is_member(view: &dyn View, h: &Handle, member: &[u8]) -> CmdResult<bool> {
@@ -330,23 +321,13 @@ pub fn scard(view: &dyn View, argv: &[Bytes]) -> CmdResult {
 }
 
 /// SRANDMEMBER's count: anything but i64::MIN (Redis takes -LONG_MAX..LONG_MAX).
-fn srandmember_count(arg: &[u8]) -> CmdResult<i64> {
-    match parse_i64(arg) {
-        None => Err(CmdError::NotInteger),
-        Some(i64::MIN) => Err(CmdError::Other(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807".into(),
-        )),
-        Some(n) => Ok(n),
-    }
-}
-
 /// SRANDMEMBER key [count]: a read, so the randomness is local. A positive count returns
 /// distinct members (the whole set when count >= size), a negative one allows repeats.
 pub fn srandmember(view: &dyn View, argv: &[Bytes]) -> CmdResult {
     if argv.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    let count = argv.get(2).map(|c| srandmember_count(c)).transpose()?;
+    let count = argv.get(2).map(|c| coll::random_count(c)).transpose()?;
     let h = coll::read(view, &argv[1], SET)?;
     let mut rng = Rng::new(Rng::fresh_seed());
     let Some(count) = count else {
@@ -364,59 +345,15 @@ pub fn srandmember(view: &dyn View, argv: &[Bytes]) -> CmdResult {
         }
     } else {
         let n = count.unsigned_abs();
-        if n > MAX_RANDOM_REPLY {
-            return Err(CmdError::Other(format!(
-                "ERR count is out of range: at most {MAX_RANDOM_REPLY} members are returned with repetitions"
-            )));
-        }
+        coll::check_repeats(n)?;
         random_members(view, &h, &mut rng, n, false)?
     };
     Ok(Reply::Array(picked.into_iter().map(Reply::Bulk).collect()))
 }
 
-/// A SCAN cursor parsed like Redis's parseScanCursorOrReply: C strtoul over the argument (up
-/// to a NUL byte), base 10, optional sign (a negative value wraps), no leading space, no
-/// trailing garbage, no overflow. The empty string is cursor 0.
-fn scan_cursor(arg: &[u8]) -> CmdResult<u64> {
-    let invalid = || CmdError::Other("ERR invalid cursor".into());
-    let s = match memchr::memchr(0, arg) {
-        Some(i) => &arg[..i],
-        None => arg,
-    };
-    let Some(&first) = s.first() else { return Ok(0) };
-    if matches!(first, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        return Err(invalid());
-    }
-    let (neg, digits) = match first {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        return Err(invalid());
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return Err(invalid());
-        }
-        v = v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)).ok_or_else(invalid)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
-/// SSCAN key cursor [MATCH pattern] [COUNT count]. Like Redis: the cursor is checked first,
-/// then the key (a missing key answers an empty scan without looking at the options), then
-/// the options.
+/// SSCAN key cursor [MATCH pattern] [COUNT count].
 pub fn sscan(view: &dyn View, argv: &[Bytes]) -> CmdResult {
-    let cursor = scan_cursor(&argv[2])?;
-    let Some(h) = coll::read(view, &argv[1], SET)? else { return Ok(empty_scan()) };
-    let mut canonical = argv.to_vec();
-    canonical[2] = Bytes::from(cursor.to_string());
-    let a = coll::parse_scan(&canonical, 2)?;
-    let mut items = Vec::new();
-    let next = coll::scan_step(view, &h, &a, &mut |m, _| items.push(Reply::bulk(Bytes::copy_from_slice(m))))?;
-    Ok(Reply::Array(vec![Reply::bulk(Bytes::from(next.to_string())), Reply::Array(items)]))
+    coll::scan_command(view, argv, SET, &mut |m, _, out| out.push(Reply::bulk(Bytes::copy_from_slice(m))))
 }
 
 /// Every key's set (None when missing). All keys are type-checked before any is used, as
@@ -566,26 +503,6 @@ mod tests {
     }
 
     #[test]
-    fn scan_cursor_is_strtoul() {
-        assert_eq!(scan_cursor(b"0"), Ok(0));
-        assert_eq!(scan_cursor(b"123"), Ok(123));
-        assert_eq!(scan_cursor(b""), Ok(0));
-        assert_eq!(scan_cursor(b"+7"), Ok(7));
-        assert_eq!(scan_cursor(b"-0"), Ok(0));
-        assert_eq!(scan_cursor(b"-1"), Ok(u64::MAX));
-        assert_eq!(scan_cursor(b"007"), Ok(7));
-        assert_eq!(scan_cursor(b"18446744073709551615"), Ok(u64::MAX));
-        assert_eq!(scan_cursor(b"-18446744073709551615"), Ok(1));
-        assert_eq!(scan_cursor(b"1\x00junk"), Ok(1));
-        assert_eq!(scan_cursor(b"\x001"), Ok(0));
-        let bad =
-            [&b"x"[..], b"-", b"+", b" 1", b"\t1", b"1 ", b"1x", b"- 1", b"+-1", b"18446744073709551616", b"0x10"];
-        for b in bad {
-            assert_eq!(scan_cursor(b), Err(err("ERR invalid cursor")), "{:?}", String::from_utf8_lossy(b));
-        }
-    }
-
-    #[test]
     fn spop_counts_and_logged_form() {
         assert_eq!(spop_count(b"0"), Ok(0));
         assert_eq!(spop_count(b"9223372036854775807"), Ok(i64::MAX as u64));
@@ -605,10 +522,10 @@ mod tests {
 
     #[test]
     fn srandmember_count_range() {
-        assert_eq!(srandmember_count(b"-9223372036854775807"), Ok(-i64::MAX));
-        assert_eq!(srandmember_count(b"x"), Err(CmdError::NotInteger));
+        assert_eq!(coll::random_count(b"-9223372036854775807"), Ok(-i64::MAX));
+        assert_eq!(coll::random_count(b"x"), Err(CmdError::NotInteger));
         assert!(
-            matches!(srandmember_count(b"-9223372036854775808"), Err(CmdError::Other(e)) if e.contains("must between"))
+            matches!(coll::random_count(b"-9223372036854775808"), Err(CmdError::Other(e)) if e.contains("must between"))
         );
     }
 
@@ -745,11 +662,11 @@ mod tests {
         let e = crate::store::Engine::open(dir.path()).unwrap();
         apply(&e, 1, sadd, &argv("SADD s a b"));
         let view = crate::store::read::ReadCtx::new(&e, 1_000, true);
-        let too_many = format!("SRANDMEMBER s -{}", MAX_RANDOM_REPLY + 1);
+        let too_many = format!("SRANDMEMBER s -{}", coll::MAX_RANDOM_REPLY + 1);
         let err = srandmember(&view, &argv(&too_many)).unwrap_err();
         assert!(matches!(&err, CmdError::Other(t) if t.starts_with("ERR count is out of range")), "{err:?}");
         // a missing key answers an empty array first, as Redis does for any count
-        let missing = format!("SRANDMEMBER nokey -{}", MAX_RANDOM_REPLY + 1);
+        let missing = format!("SRANDMEMBER nokey -{}", coll::MAX_RANDOM_REPLY + 1);
         assert_eq!(srandmember(&view, &argv(&missing)), Ok(Reply::Array(Vec::new())));
         assert_eq!(bulks(&srandmember(&view, &argv("SRANDMEMBER s -5")).unwrap()).len(), 5);
     }
