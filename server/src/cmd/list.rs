@@ -747,7 +747,7 @@ mod store_tests {
                         apply(&mut ctx, &argv)
                     }
                     Handler::Read(f) => f(&ctx, argv),
-                    Handler::Conn(_) => panic!("not a data command"),
+                    Handler::Conn(_) | Handler::Txn(_) => panic!("not a data command"),
                 };
                 out.push(r.unwrap_or_else(|e| e.to_reply()));
             }
