@@ -52,11 +52,6 @@ impl Handle {
     pub fn member_key(&self, member: &[u8]) -> Vec<u8> {
         member_key(&self.prefix, member)
     }
-
-    /// The member named by a member key of this collection.
-    pub fn member_of<'k>(&self, member_key: &'k [u8]) -> &'k [u8] {
-        &member_key[self.prefix.len() + 8..]
-    }
 }
 
 fn check_type(v: Option<Value>, dtype: DataType) -> CmdResult<Option<Value>> {
@@ -197,6 +192,9 @@ pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// Adds the reply items of one scanned member (given its stored value).
+pub type ScanEmit<'f> = dyn FnMut(&[u8], &[u8], &mut Vec<Reply>) + 'f;
+
 /// HSCAN / SSCAN / ZSCAN `key cursor [MATCH p] [COUNT n]`, checked in Redis's order: the
 /// cursor, then the key (a missing key answers an empty page whatever the options), then the
 /// options. `emit` adds the reply items of one member (and its stored value).
@@ -204,7 +202,7 @@ pub fn scan_command(
     view: &dyn View,
     argv: &[Bytes],
     dtype: DataType,
-    emit: &mut dyn FnMut(&[u8], &[u8], &mut Vec<Reply>),
+    emit: &mut ScanEmit,
 ) -> CmdResult {
     parse_cursor(&argv[2]).ok_or_else(invalid_cursor)?;
     let page = |cursor: u64, items: Vec<Reply>| {

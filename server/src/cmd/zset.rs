@@ -793,45 +793,12 @@ fn scan_score_text(d: f64) -> String {
     }
 }
 
-/// Redis's parseScanCursorOrReply: C `strtoul` base 10 over the C string (it ends at a NUL):
-/// no leading space, optional sign (`-n` wraps), nothing after the digits, no overflow; an
-/// empty cursor is 0.
-fn parse_cursor(b: &[u8]) -> Option<u64> {
-    let s = &b[..memchr::memchr(0, b).unwrap_or(b.len())];
-    if s.is_empty() {
-        return Some(0);
-    }
-    if matches!(s[0], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        return None;
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let v = digits.iter().try_fold(0u64, |v, &c| v.checked_mul(10)?.checked_add((c - b'0') as u64))?;
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
-/// ZSCAN key cursor [MATCH pattern] [COUNT count]: the cursor is checked before the key, the
-/// options after it, as in Redis.
+/// ZSCAN key cursor [MATCH pattern] [COUNT count].
 pub fn zscan(view: &dyn View, argv: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&argv[2]).ok_or_else(|| CmdError::Other("ERR invalid cursor".into()))?;
-    let Some(h) = coll::read(view, &argv[1], ZSET)? else {
-        return Ok(Reply::Array(vec![Reply::bulk(Bytes::from_static(b"0")), Reply::Array(Vec::new())]));
-    };
-    let opts: Vec<Bytes> = std::iter::once(Bytes::from_static(b"0")).chain(argv[3..].iter().cloned()).collect();
-    let mut a = coll::parse_scan(&opts, 0)?;
-    a.cursor = cursor;
-    let mut items = Vec::new();
-    let next = coll::scan_step(view, &h, &a, &mut |m, v| {
-        items.push(Reply::bulk(Bytes::copy_from_slice(m)));
-        items.push(Reply::bulk(scan_score_text(decode_score(v))));
-    })?;
-    Ok(Reply::Array(vec![Reply::bulk(Bytes::from(next.to_string())), Reply::Array(items)]))
+    coll::scan_command(view, argv, ZSET, &mut |m, v, out| {
+        out.push(Reply::bulk(Bytes::copy_from_slice(m)));
+        out.push(Reply::bulk(scan_score_text(decode_score(v))));
+    })
 }
 
 #[cfg(test)]
@@ -964,19 +931,6 @@ mod tests {
         assert_eq!(rank_bounds(-2, -1, 5, true), Some((0, 1)));
         assert_eq!(rank_bounds(i64::MIN, i64::MAX, 5, false), Some((0, 4)));
         assert_eq!(rank_bounds(i64::MAX, i64::MIN, 5, false), None);
-    }
-
-    #[test]
-    fn cursors_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"12\x00x"), Some(12));
-        for bad in [&b" 1"[..], b"1 ", b"x", b"-", b"+", b"18446744073709551616", b"1.0"] {
-            assert_eq!(parse_cursor(bad), None, "{:?}", String::from_utf8_lossy(bad));
-        }
     }
 
     #[test]
