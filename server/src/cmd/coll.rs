@@ -129,6 +129,26 @@ pub fn for_each(view: &dyn View, h: &Handle, f: &mut dyn FnMut(&[u8], &[u8]) -> 
     Ok(())
 }
 
+/// The (member, value) at each storage position in `indexes` (any order, repeats allowed),
+/// returned in the order of `indexes`, with one pass that stops after the last wanted position.
+pub fn pick(view: &dyn View, h: &Handle, indexes: &[u64]) -> CmdResult<Vec<(Bytes, Bytes)>> {
+    let mut sorted: Vec<u64> = indexes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut found = std::collections::HashMap::with_capacity(sorted.len());
+    let mut pos = 0u64;
+    let mut next = 0usize;
+    for_each(view, h, &mut |m, v| {
+        if next < sorted.len() && sorted[next] == pos {
+            found.insert(pos, (Bytes::copy_from_slice(m), Bytes::copy_from_slice(v)));
+            next += 1;
+        }
+        pos += 1;
+        next < sorted.len()
+    })?;
+    Ok(indexes.iter().filter_map(|i| found.get(i).cloned()).collect())
+}
+
 // ---------- SCAN family ----------
 
 pub struct ScanArgs {
@@ -198,12 +218,7 @@ pub type ScanEmit<'f> = dyn FnMut(&[u8], &[u8], &mut Vec<Reply>) + 'f;
 /// HSCAN / SSCAN / ZSCAN `key cursor [MATCH p] [COUNT n]`, checked in Redis's order: the
 /// cursor, then the key (a missing key answers an empty page whatever the options), then the
 /// options. `emit` adds the reply items of one member (and its stored value).
-pub fn scan_command(
-    view: &dyn View,
-    argv: &[Bytes],
-    dtype: DataType,
-    emit: &mut ScanEmit,
-) -> CmdResult {
+pub fn scan_command(view: &dyn View, argv: &[Bytes], dtype: DataType, emit: &mut ScanEmit) -> CmdResult {
     parse_cursor(&argv[2]).ok_or_else(invalid_cursor)?;
     let page = |cursor: u64, items: Vec<Reply>| {
         Reply::Array(vec![Reply::bulk(Bytes::from(cursor.to_string())), Reply::Array(items)])

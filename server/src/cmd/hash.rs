@@ -193,7 +193,7 @@ pub fn hrandfield(view: &dyn View, argv: &[Bytes]) -> CmdResult {
     let h = coll::read(view, &argv[1], HASH)?;
     let Some(count) = count else {
         let Some(h) = h else { return Ok(Reply::Nil) };
-        let picks = pick(view, &h, &[Rng::new(Rng::fresh_seed()).below(h.coll.size)])?;
+        let picks = coll::pick(view, &h, &[Rng::new(Rng::fresh_seed()).below(h.coll.size)])?;
         return Ok(picks.into_iter().next().map(|(f, _)| Reply::Bulk(f)).unwrap_or(Reply::Nil));
     };
     // Redis refuses WITHVALUES counts whose reply size would overflow.
@@ -209,29 +209,9 @@ pub fn hrandfield(view: &dyn View, argv: &[Bytes]) -> CmdResult {
         coll::check_repeats(count.unsigned_abs())?;
         (0..count.unsigned_abs()).map(|_| rng.below(size)).collect()
     };
-    let picked = pick(view, &h, &indexes)?;
+    let picked = coll::pick(view, &h, &indexes)?;
     Ok(match withvalues {
         true => Reply::Pairs(picked.into_iter().map(|(f, v)| (Reply::Bulk(f), Reply::Bulk(v))).collect()),
         false => Reply::Array(picked.into_iter().map(|(f, _)| Reply::Bulk(f)).collect()),
     })
-}
-
-/// The (field, value) at each storage position in `indexes` (any order, repeats allowed),
-/// returned in the order of `indexes`, with one pass over the hash.
-fn pick(view: &dyn View, h: &Handle, indexes: &[u64]) -> CmdResult<Vec<(Bytes, Bytes)>> {
-    let mut sorted: Vec<u64> = indexes.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut found = std::collections::HashMap::with_capacity(sorted.len());
-    let mut pos = 0u64;
-    let mut next = 0usize;
-    coll::for_each(view, h, &mut |f, v| {
-        while next < sorted.len() && sorted[next] == pos {
-            found.insert(pos, (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)));
-            next += 1;
-        }
-        pos += 1;
-        next < sorted.len()
-    })?;
-    Ok(indexes.iter().filter_map(|i| found.get(i).cloned()).collect())
 }

@@ -66,24 +66,9 @@ fn members(view: &dyn View, h: &Handle) -> CmdResult<Vec<Bytes>> {
     Ok(out)
 }
 
-/// The members at the storage positions `indexes` (any order, repeats allowed), returned in
-/// the order of `indexes`, with one pass that stops after the last wanted position.
+/// The members at the storage positions `indexes` (see `coll::pick`).
 fn pick(view: &dyn View, h: &Handle, indexes: &[u64]) -> CmdResult<Vec<Bytes>> {
-    let mut sorted: Vec<u64> = indexes.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut found = std::collections::HashMap::with_capacity(sorted.len());
-    let mut pos = 0u64;
-    let mut next = 0usize;
-    coll::for_each(view, h, &mut |m, _| {
-        if next < sorted.len() && sorted[next] == pos {
-            found.insert(pos, Bytes::copy_from_slice(m));
-            next += 1;
-        }
-        pos += 1;
-        next < sorted.len()
-    })?;
-    Ok(indexes.iter().filter_map(|i| found.get(i).cloned()).collect())
+    Ok(coll::pick(view, h, indexes)?.into_iter().map(|(m, _)| m).collect())
 }
 
 /// One random member of a big set without a pass over it: seeks to a random hash, then walks

@@ -272,15 +272,7 @@ impl View for ApplyCtx<'_> {
             pending.reverse();
         }
         // `pending` is consumed from its end, in iteration order.
-        let mut ro = rocksdb::ReadOptions::default();
-        ro.set_iterate_lower_bound(lower.to_vec());
-        ro.set_iterate_upper_bound(upper.to_vec());
-        let mut it = self.engine.db.raw_iterator_cf_opt(self.engine.cf(cf.name()), ro);
-        if reverse {
-            it.seek_to_last();
-        } else {
-            it.seek_to_first();
-        }
+        let mut it = super::read::bounded_iter(self.engine, rocksdb::ReadOptions::default(), cf, lower, upper, reverse);
         loop {
             let db_key = it.key();
             let take_overlay = match (db_key, pending.last()) {

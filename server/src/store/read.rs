@@ -63,16 +63,16 @@ impl View for ReadCtx<'_> {
     }
 }
 
-/// A bounded RocksDB iteration over `[lower, upper)`.
-pub(super) fn db_scan(
-    engine: &Engine,
+/// A raw iterator over `[lower, upper)` of `cf`, positioned at its first key (its last when
+/// `reverse`).
+pub(super) fn bounded_iter<'e>(
+    engine: &'e Engine,
     mut ro: rocksdb::ReadOptions,
     cf: SubCf,
     lower: &[u8],
     upper: &[u8],
     reverse: bool,
-    f: &mut ScanFn,
-) -> Result<(), StoreError> {
+) -> rocksdb::DBRawIteratorWithThreadMode<'e, rocksdb::DB> {
     ro.set_iterate_lower_bound(lower.to_vec());
     ro.set_iterate_upper_bound(upper.to_vec());
     let mut it = engine.db.raw_iterator_cf_opt(engine.cf(cf.name()), ro);
@@ -81,6 +81,20 @@ pub(super) fn db_scan(
     } else {
         it.seek_to_first();
     }
+    it
+}
+
+/// A bounded RocksDB iteration over `[lower, upper)`.
+pub(super) fn db_scan(
+    engine: &Engine,
+    ro: rocksdb::ReadOptions,
+    cf: SubCf,
+    lower: &[u8],
+    upper: &[u8],
+    reverse: bool,
+    f: &mut ScanFn,
+) -> Result<(), StoreError> {
+    let mut it = bounded_iter(engine, ro, cf, lower, upper, reverse);
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
         if !f(k, v) {
             break;
