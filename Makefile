@@ -13,7 +13,7 @@ CARGO_FLAGS := --release --locked
 
 APT_PKGS := clang libclang-dev protobuf-compiler redis-server redis-tools
 
-.PHONY: all build run test deps deps-apt deps-py deps-go unit gotest pytest bench fmt lint clean-data
+.PHONY: all build run test heavy deps deps-apt deps-py deps-go unit gotest pytest bench fmt lint clean-data
 
 all: build
 
@@ -52,6 +52,10 @@ pytest: build
 	REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest
 
 test: deps build unit gotest pytest
+
+# Out of CI: the big-collection tests with 1,000,000 members (CI runs them with 200,000).
+heavy: deps build
+	REDRAFT_BIG_N=1000000 REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest -k "big or large"
 
 # redis-benchmark against redraft and redis-server (fsync always / no persistence), interleaved.
 bench: deps-apt build

@@ -1,5 +1,6 @@
 """Raw RESP helpers and small utilities shared by the test modules."""
 
+import os
 import socket
 import time
 
@@ -180,3 +181,7 @@ def key_in_slot(slot, prefix="k"):
 def region_bounds(n):
     """The slot ranges [start, end) of `--regions n`: [i*16384/n, (i+1)*16384/n)."""
     return [(i * SLOTS // n, (i + 1) * SLOTS // n) for i in range(n)]
+
+
+# Members of the "big collection" tests: 200,000 in CI; `make heavy` runs them with 1,000,000.
+BIG_N = int(os.environ.get("REDRAFT_BIG_N", "200000"))

@@ -1,5 +1,6 @@
 """Hash commands, compared with redis-server 7.0.15 in RESP2 and RESP3."""
 
+from helpers import BIG_N
 
 def test_hash_basics(differ):
     differ.script([
@@ -163,11 +164,11 @@ def test_hscan_cursor_survives_restart(make_server):
 
 
 def test_big_hash_is_served_without_loading_it(make_server):
-    """200,000 fields: bounded operations stay bounded, DEL is one write, memory stays flat."""
+    """BIG_N fields (200,000 in CI): bounded operations stay bounded, DEL is one write, memory stays flat."""
     import os
     srv = make_server()
     r = srv.client(protocol=3)
-    n, chunk = 200_000, 5_000
+    n, chunk = BIG_N, 5_000
     for start in range(0, n, chunk):
         r.hset("big", mapping={f"f{i:07d}": f"v{i}" for i in range(start, start + chunk)})
     assert r.hlen("big") == n

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from helpers import BIG_N
+
 INT_EDGES = ["0", "1", "-1", "2", "-2", "4", "-5", "5", "6", "-6", "100", "-100",
              "9223372036854775807", "-9223372036854775808"]
 BAD_INTS = ["abc", "1.5", "", " 1", "+1", "01", "9223372036854775808", "-9223372036854775809"]
@@ -362,13 +364,13 @@ def test_pipelined_writes(differ):
     differ.pipeline(*cmds)
 
 
-BIG = 200_000
+BIG = BIG_N
 CHUNK = 2_000
 
 
 @pytest.fixture
 def big_list(server):
-    """A 200,000-element list built with pipelined RPUSH of 2,000 elements per command."""
+    """A BIG_N-element (200,000 in CI) list built with pipelined RPUSH of 2,000 elements per command."""
     r = server.client(protocol=2)
     p = r.pipeline(transaction=False)
     for start in range(0, BIG, CHUNK):

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 
-from helpers import RawConn, call_raw
+from helpers import RawConn, call_raw, BIG_N
 from oracle import parse
 
 WRONGTYPE = b"WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -552,7 +552,7 @@ def test_multi_key_tags_and_key_reuse(differ):
 # ---------------------------------------------------------------- a large set
 
 def test_large_zset(server):
-    n = 200_000
+    n = BIG_N
     per_cmd = 1000
     c = server.client(protocol=2, decode_responses=False)
     try:
