@@ -7,6 +7,7 @@ no persistence. Runs are interleaved (server A, B, C, A, B, C, ...) so that mach
 all of them alike; the table reports the median of the runs of each cell.
 
 Usage: bench/redis_benchmark.py --bin PATH [--runs 3] [--requests 100000] [--clients 50]
+       [--regions 1,4] [--tests set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100]
 """
 
 import argparse
@@ -75,7 +76,8 @@ def run_benchmark(port, test, pipeline, requests, clients):
          "-d", "3", "-P", str(pipeline), "-t", test, "--csv", "-q"],
         check=True, capture_output=True, text=True).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
-    row = rows[0]
+    # LRANGE_* tests print their LPUSH prefill first: take the row of the test itself.
+    row = next(r for r in rows if r["test"].upper().startswith(test.upper()))
     return float(row["rps"]), float(row["p50_latency_ms"]), float(row["p99_latency_ms"])
 
 
@@ -86,6 +88,8 @@ def main():
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--regions", default="1")
+    ap.add_argument("--tests", default="set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100",
+                    help="redis-benchmark -t names, in order (lpush before rpop keeps the list non-empty)")
     a = ap.parse_args()
 
     servers = []
@@ -101,7 +105,7 @@ def main():
         "redis-server", "--port", str(p), "--dir", d, "--save", "", "--appendonly", "no",
         "--daemonize", "no", "--logfile", ""]))
 
-    cells = [(t, p) for p in (1, 16) for t in ("set", "get", "incr")]
+    cells = [(t, p) for p in (1, 16) for t in a.tests.split(",")]
     results = {}  # (server, test, pipeline) -> [(rps, p50, p99)]
     for s in servers:
         s.start()
