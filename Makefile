@@ -13,7 +13,7 @@ CARGO_FLAGS := --release --locked
 
 APT_PKGS := clang libclang-dev protobuf-compiler redis-server redis-tools
 
-.PHONY: all build run test heavy deps deps-apt deps-py deps-go unit gotest pytest bench fmt lint clean-data
+.PHONY: all build run test heavy difftest deps deps-apt deps-py deps-go unit gotest pytest bench fmt lint clean-data
 
 all: build
 
@@ -56,6 +56,11 @@ test: deps build unit gotest pytest
 # Out of CI: the big-collection tests with 1,000,000 members (CI runs them with 200,000).
 heavy: deps build
 	REDRAFT_BIG_N=1000000 REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest -k "big or large"
+
+# Out of CI: the randomized differential test against redis-server 7.0.15, 100,000 operations
+# over 5 seeds, RESP2 and RESP3 (CI runs 10,000 over 3 seeds).
+difftest: deps build
+	REDRAFT_DIFF_OPS=100000 REDRAFT_DIFF_SEEDS=1,2,3,4,5 REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest/test_difftest.py
 
 # redis-benchmark against redraft and redis-server (fsync always / no persistence), interleaved.
 bench: deps-apt build

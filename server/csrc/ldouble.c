@@ -18,6 +18,8 @@ static int parse_ld(const char *s, size_t len, long double *out) {
     if (len == 0 || len >= sizeof(buf)) return 0;
     memcpy(buf, s, len);
     buf[len] = '\0';
+    /* A NUL inside the argument would end strtold early: Redis sees the whole length. */
+    if (strlen(buf) != len) return 0;
     errno = 0;
     v = strtold(buf, &eptr);
     if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' ||

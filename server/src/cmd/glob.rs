@@ -36,7 +36,9 @@ fn tokenize(p: &[u8]) -> Vec<Tok> {
                     if p[i] == b'\\' && i + 1 < p.len() {
                         i += 1;
                         items.push((p[i], p[i]));
-                    } else if i + 2 < p.len() && p[i + 1] == b'-' && p[i + 2] != b']' {
+                    } else if i + 2 < p.len() && p[i + 1] == b'-' {
+                        // As Redis: `x-y` is a range even when y is `]` (the class then runs
+                        // on to the next `]` or the end of the pattern).
                         let (a, b) = (p[i], p[i + 2]);
                         items.push((a.min(b), a.max(b)));
                         i += 2;
@@ -74,8 +76,12 @@ fn tok_matches(t: &Tok, c: u8, nocase: bool) -> bool {
     }
 }
 
-/// Whether `subject` matches the glob `pattern`.
+/// Whether `subject` matches the glob `pattern`, as Redis's stringmatchlen decides it: an
+/// empty subject matches only the empty pattern (callers treat a lone `*` as "no filter").
 pub fn matches(pattern: &[u8], subject: &[u8], nocase: bool) -> bool {
+    if subject.is_empty() {
+        return pattern.is_empty();
+    }
     let toks = tokenize(pattern);
     // reach[j]: the first i tokens can match the first j bytes of the subject.
     let n = subject.len();
@@ -110,7 +116,14 @@ mod tests {
 
     #[test]
     fn redis_glob_rules() {
-        assert!(matches(b"*", b"", false));
+        // Redis's stringmatchlen never matches an empty subject against a non-empty pattern.
+        assert!(!matches(b"*", b"", false) && !matches(b"**", b"", false) && matches(b"", b"", false));
+        // `a-]` is a range from `]` to `a`, and the class runs to the end.
+        for c in [b"]", b"^", b"a"] {
+            assert!(matches(b"[a-]", c, false));
+        }
+        assert!(!matches(b"[a-]", b"-", false) && !matches(b"[a-]b", b"ab", false));
+        assert!(matches(b"[a-]b", b"b", false));
         assert!(matches(b"h?llo", b"hello", false));
         assert!(matches(b"h*llo", b"heeeello", false));
         assert!(matches(b"h[ae]llo", b"hallo", false));
