@@ -62,3 +62,20 @@ func WaitFor(t testing.TB, deadline, tick time.Duration, cond func() bool, msg s
 		time.Sleep(tick)
 	}
 }
+
+// Settle polls read until it gives the same value twice in a row (e.g. connected_clients once
+// connections closed earlier are gone) and returns that value.
+func Settle(t testing.TB, what string, read func() int) int {
+	t.Helper()
+	base, prev := -1, read()
+	WaitFor(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		n := read()
+		if n == prev {
+			base = n
+			return true
+		}
+		prev = n
+		return false
+	}, "%s does not settle", what)
+	return base
+}

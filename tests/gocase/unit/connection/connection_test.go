@@ -341,22 +341,9 @@ func TestConnection(t *testing.T) {
 		// Connections of earlier subtests may still be closing while we count, which moves the
 		// baseline under us; such an attempt is repeated. The property must hold exactly once:
 		// three more connections are counted as three more, and their close drops them again.
-		settle := func() int {
-			base, prev := -1, count()
-			util.WaitFor(t, 10*time.Second, 50*time.Millisecond, func() bool {
-				n := count()
-				if n == prev {
-					base = n
-					return true
-				}
-				prev = n
-				return false
-			}, "connected_clients does not settle")
-			return base
-		}
 		counted := false
 		for attempt := 0; attempt < 5 && !counted; attempt++ {
-			base := settle()
+			base := util.Settle(t, "connected_clients", count)
 			require.GreaterOrEqual(t, base, 1)
 			extra := make([]*util.TCPClient, 3)
 			for i := range extra {

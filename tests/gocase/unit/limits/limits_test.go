@@ -33,17 +33,7 @@ func connectedClients(t *testing.T, c *util.TCPClient) int {
 // (connections closed earlier are gone) and returns it.
 func settledClients(t *testing.T, c *util.TCPClient) int {
 	t.Helper()
-	base, prev := -1, connectedClients(t, c)
-	util.WaitFor(t, 10*time.Second, 50*time.Millisecond, func() bool {
-		n := connectedClients(t, c)
-		if n == prev {
-			base = n
-			return true
-		}
-		prev = n
-		return false
-	}, "connected_clients does not settle")
-	return base
+	return util.Settle(t, "connected_clients", func() int { return connectedClients(t, c) })
 }
 
 // drain reads c until the connection ends and returns how many bytes arrived and the error
