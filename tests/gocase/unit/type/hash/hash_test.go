@@ -3,8 +3,8 @@ package hash
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,14 +13,6 @@ import (
 
 	"github.com/redraft/redraft/tests/gocase/util"
 )
-
-const wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
-}
 
 // numbered is prefix0..prefix(n-1) mapped to "v0".."v(n-1)".
 func numbered(prefix string, n int) map[string]string {
@@ -45,7 +37,7 @@ func keysOf(m map[string]string) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	return sorted(out)
+	return util.Sorted(out)
 }
 
 func valuesOf(m map[string]string) []string {
@@ -53,46 +45,17 @@ func valuesOf(m map[string]string) []string {
 	for _, v := range m {
 		out = append(out, v)
 	}
-	return sorted(out)
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
+	return util.Sorted(out)
 }
 
 func TestHash(t *testing.T) {
 	srv := util.StartServer(t, map[string]string{})
 	defer srv.Close()
 	ctx := context.Background()
-	rdb := srv.NewClient()
-	defer func() { require.NoError(t, rdb.Close()) }()
-	rdb2 := srv.NewRESP2Client()
-	defer func() { require.NoError(t, rdb2.Close()) }()
+	cl := srv.NewClients()
+	rdb, rdb2, c2, c3 := cl.RDB, cl.RDB2, cl.C2, cl.C3
 
-	// raw RESP2 and RESP3 connections for byte-exact replies
-	c2 := srv.NewTCPClient()
-	defer c2.Close()
-	c3 := srv.NewTCPClient()
-	defer c3.Close()
-	require.Contains(t, c3.Do("HELLO", "3"), "proto\r\n:3\r\n")
-
-	// both protocols: the same error text, raw and through go-redis
-	expectErr := func(t *testing.T, err string, args ...string) {
-		t.Helper()
-		iargs := make([]interface{}, len(args))
-		for i, a := range args {
-			iargs[i] = a
-		}
-		require.EqualError(t, rdb.Do(ctx, iargs...).Err(), err, "%q", args)
-		require.Equal(t, "-"+err+"\r\n", c2.Do(args...), "%q (raw RESP2)", args)
-		require.Equal(t, "-"+err+"\r\n", c3.Do(args...), "%q (raw RESP3)", args)
-	}
+	expectErr := cl.ExpectErr
 	// the same raw reply in RESP2 and RESP3
 	expectBoth := func(t *testing.T, reply string, args ...string) {
 		t.Helper()
@@ -194,8 +157,8 @@ func TestHash(t *testing.T) {
 		require.Equal(t, fields, rdb2.HGetAll(ctx, "kv").Val())
 		keys := rdb.HKeys(ctx, "kv").Val()
 		vals := rdb.HVals(ctx, "kv").Val()
-		require.Equal(t, keysOf(fields), sorted(keys))
-		require.Equal(t, valuesOf(fields), sorted(vals))
+		require.Equal(t, keysOf(fields), util.Sorted(keys))
+		require.Equal(t, valuesOf(fields), util.Sorted(vals))
 		require.Len(t, vals, len(keys))
 		for i, k := range keys {
 			require.Equal(t, fields[k], vals[i], "HKEYS[%d]=%q but HVALS[%d]=%q", i, k, i, vals[i])
@@ -264,12 +227,12 @@ func TestHash(t *testing.T) {
 			{"GET", "hw"}, {"INCR", "hw"}, {"APPEND", "hw", "x"}, {"SADD", "hw", "x"},
 			{"LPUSH", "hw", "x"}, {"ZADD", "hw", "1", "x"}, {"SMEMBERS", "hw"},
 		} {
-			expectErr(t, wrongType, args...)
+			expectErr(t, util.WrongType, args...)
 		}
 		require.Equal(t, "x", rdb.Get(ctx, "str").Val())
 		require.Equal(t, map[string]string{"f": "1"}, rdb.HGetAll(ctx, "hw").Val())
-		require.EqualError(t, rdb.HSet(ctx, "str", "a", "1").Err(), wrongType)
-		require.EqualError(t, rdb2.HGetAll(ctx, "str").Err(), wrongType)
+		require.EqualError(t, rdb.HSet(ctx, "str", "a", "1").Err(), util.WrongType)
+		require.EqualError(t, rdb2.HGetAll(ctx, "str").Err(), util.WrongType)
 		// argument errors are found before the type (as Redis does)
 		expectErr(t, "ERR value is not an integer or out of range", "HINCRBY", "str", "a", "x")
 		expectErr(t, "ERR value is not a valid float", "HINCRBYFLOAT", "str", "a", "x")
@@ -278,7 +241,7 @@ func TestHash(t *testing.T) {
 		// SET replaces a hash
 		require.NoError(t, rdb.Set(ctx, "hw", "now a string", 0).Err())
 		require.Equal(t, "now a string", rdb.Get(ctx, "hw").Val())
-		expectErr(t, wrongType, "HGET", "hw", "f")
+		expectErr(t, util.WrongType, "HGET", "hw", "f")
 	})
 
 	t.Run("arity errors", func(t *testing.T) {
@@ -294,7 +257,7 @@ func TestHash(t *testing.T) {
 			{"HINCRBYFLOAT", "h", "a"}, {"HINCRBYFLOAT", "h", "a", "1", "2"},
 			{"HRANDFIELD"}, {"HSCAN", "h"},
 		} {
-			expectErr(t, fmt.Sprintf("ERR wrong number of arguments for '%s' command", lower(args[0])), args...)
+			expectErr(t, fmt.Sprintf("ERR wrong number of arguments for '%s' command", strings.ToLower(args[0])), args...)
 		}
 	})
 
@@ -475,8 +438,8 @@ func TestHash(t *testing.T) {
 			require.False(t, seen[f], "repeated %q with a positive count", f)
 			seen[f] = true
 		}
-		require.Equal(t, keysOf(fields), sorted(rdb.HRandField(ctx, "r", 50).Val()))
-		require.Equal(t, keysOf(fields), sorted(rdb.HRandField(ctx, "r", 1000).Val()))
+		require.Equal(t, keysOf(fields), util.Sorted(rdb.HRandField(ctx, "r", 50).Val()))
+		require.Equal(t, keysOf(fields), util.Sorted(rdb.HRandField(ctx, "r", 1000).Val()))
 		// a negative count: exactly that many, repeats allowed
 		rep := rdb.HRandField(ctx, "r", -200).Val()
 		require.Len(t, rep, 200)

@@ -13,8 +13,6 @@ import (
 	"github.com/redraft/redraft/tests/gocase/util"
 )
 
-const wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
 type errCase struct {
 	args []string
 	err  string
@@ -24,25 +22,13 @@ func TestList(t *testing.T) {
 	srv := util.StartServer(t, map[string]string{})
 	defer srv.Close()
 	ctx := context.Background()
-	rdb := srv.NewClient()
-	defer func() { require.NoError(t, rdb.Close()) }()
-	rdb2 := srv.NewRESP2Client()
-	defer func() { require.NoError(t, rdb2.Close()) }()
-
-	// raw RESP2 and RESP3 connections for byte-exact replies
-	c2 := srv.NewTCPClient()
-	c3 := srv.NewTCPClient()
-	require.Contains(t, c3.Do("HELLO", "3"), "proto\r\n:3\r\n")
+	cl := srv.NewClients()
+	rdb, rdb2, c2, c3 := cl.RDB, cl.RDB2, cl.C2, cl.C3
 
 	expectErr := func(t *testing.T, cases []errCase) {
 		t.Helper()
 		for _, tc := range cases {
-			args := make([]interface{}, len(tc.args))
-			for i, a := range tc.args {
-				args[i] = a
-			}
-			require.EqualError(t, rdb.Do(ctx, args...).Err(), tc.err, "%q", tc.args)
-			require.Equal(t, "-"+tc.err+"\r\n", c2.Do(tc.args...), "%q (raw RESP2)", tc.args)
+			cl.ExpectErr(t, tc.err, tc.args...)
 		}
 	}
 	fresh := func(t *testing.T, key string, values ...interface{}) {
@@ -277,8 +263,8 @@ func TestList(t *testing.T) {
 		require.Equal(t, "_\r\n", c3.Do("LMOVE", "{t}a", "{t}b", "LEFT", "LEFT"))
 		require.NoError(t, rdb.Set(ctx, "{t}s", "str", 0).Err())
 		expectErr(t, []errCase{
-			{[]string{"LMOVE", "{t}b", "{t}s", "LEFT", "LEFT"}, wrongType},
-			{[]string{"LMOVE", "{t}s", "{t}b", "LEFT", "LEFT"}, wrongType},
+			{[]string{"LMOVE", "{t}b", "{t}s", "LEFT", "LEFT"}, util.WrongType},
+			{[]string{"LMOVE", "{t}s", "{t}b", "LEFT", "LEFT"}, util.WrongType},
 			{[]string{"LMOVE", "{t}b", "{t}a", "UP", "LEFT"}, "ERR syntax error"},
 			{[]string{"LMOVE", "{t}b", "{t}a", "LEFT", "DOWN"}, "ERR syntax error"},
 		})
@@ -305,7 +291,7 @@ func TestList(t *testing.T) {
 		require.Equal(t, "*2\r\n$4\r\n{t}b\r\n*1\r\n$1\r\ny\r\n", c3.Do("LMPOP", "1", "{t}b", "RIGHT"))
 		require.NoError(t, rdb.Set(ctx, "{t}s", "str", 0).Err())
 		expectErr(t, []errCase{
-			{[]string{"LMPOP", "2", "{t}s", "{t}b", "LEFT"}, wrongType},
+			{[]string{"LMPOP", "2", "{t}s", "{t}b", "LEFT"}, util.WrongType},
 			{[]string{"LMPOP", "0", "{t}b", "LEFT"}, "ERR numkeys should be greater than 0"},
 			{[]string{"LMPOP", "x", "{t}b", "LEFT"}, "ERR numkeys should be greater than 0"},
 			{[]string{"LMPOP", "1", "{t}b", "UP"}, "ERR syntax error"},
@@ -327,13 +313,13 @@ func TestList(t *testing.T) {
 			{"LINSERT", "s", "BEFORE", "a", "b"}, {"LREM", "s", "0", "x"}, {"LTRIM", "s", "0", "1"},
 			{"LMOVE", "s", "s", "LEFT", "LEFT"}, {"LMPOP", "1", "s", "LEFT"},
 		} {
-			cases = append(cases, errCase{args, wrongType})
+			cases = append(cases, errCase{args, util.WrongType})
 		}
 		expectErr(t, cases)
 		require.Equal(t, "str", rdb.Get(ctx, "s").Val())
 		fresh(t, "l", "a")
-		require.EqualError(t, rdb.Get(ctx, "l").Err(), wrongType)
-		require.EqualError(t, rdb.HGet(ctx, "l", "f").Err(), wrongType)
+		require.EqualError(t, rdb.Get(ctx, "l").Err(), util.WrongType)
+		require.EqualError(t, rdb.HGet(ctx, "l", "f").Err(), util.WrongType)
 	})
 
 	t.Run("a TTL survives list writes; an expired list is gone", func(t *testing.T) {

@@ -3,8 +3,8 @@ package set
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,14 +14,6 @@ import (
 	"github.com/redraft/redraft/tests/gocase/util"
 )
 
-const wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
-}
-
 func numbered(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -30,35 +22,14 @@ func numbered(prefix string, n int) []string {
 	return out
 }
 
-func toArgs(s []string) []interface{} {
-	out := make([]interface{}, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
 func TestSet(t *testing.T) {
 	srv := util.StartServer(t, map[string]string{})
 	defer srv.Close()
 	ctx := context.Background()
-	rdb := srv.NewClient()
-	defer func() { require.NoError(t, rdb.Close()) }()
-	rdb2 := srv.NewRESP2Client()
-	defer func() { require.NoError(t, rdb2.Close()) }()
+	cl := srv.NewClients()
+	rdb, rdb2, c2, c3 := cl.RDB, cl.RDB2, cl.C2, cl.C3
 
-	// raw RESP2 and RESP3 connections for byte-exact replies
-	c2 := srv.NewTCPClient()
-	defer c2.Close()
-	c3 := srv.NewTCPClient()
-	defer c3.Close()
-	require.Contains(t, c3.Do("HELLO", "3"), "proto\r\n:3\r\n")
-
-	expectErr := func(t *testing.T, err string, args ...string) {
-		t.Helper()
-		require.Equal(t, "-"+err+"\r\n", c2.Do(args...), "%q (RESP2)", args)
-		require.Equal(t, "-"+err+"\r\n", c3.Do(args...), "%q (RESP3)", args)
-	}
+	expectErr := cl.ExpectErr
 
 	t.Run("SADD SCARD SISMEMBER SMISMEMBER SREM", func(t *testing.T) {
 		require.NoError(t, rdb.Del(ctx, "s").Err())
@@ -76,7 +47,7 @@ func TestSet(t *testing.T) {
 		require.Equal(t, "*2\r\n:1\r\n:0\r\n", c3.Do("SMISMEMBER", "s", "a", "zz"))
 		require.EqualValues(t, 2, rdb.SRem(ctx, "s", "a", "zz", "b", "a").Val())
 		require.EqualValues(t, 0, rdb.SRem(ctx, "nokey", "a").Val())
-		require.Equal(t, []string{"c", "d"}, sorted(rdb.SMembers(ctx, "s").Val()))
+		require.Equal(t, []string{"c", "d"}, util.Sorted(rdb.SMembers(ctx, "s").Val()))
 	})
 
 	t.Run("SMEMBERS is a set in RESP3 and an array in RESP2", func(t *testing.T) {
@@ -92,11 +63,11 @@ func TestSet(t *testing.T) {
 	t.Run("binary-safe members", func(t *testing.T) {
 		require.NoError(t, rdb.Del(ctx, "bin").Err())
 		ms := []string{"", "\x00", "a\r\nb", util.AllBytes(), "ключ"}
-		require.EqualValues(t, len(ms), rdb.SAdd(ctx, "bin", toArgs(ms)...).Val())
+		require.EqualValues(t, len(ms), rdb.SAdd(ctx, "bin", util.Args(ms...)...).Val())
 		for _, m := range ms {
 			require.True(t, rdb.SIsMember(ctx, "bin", m).Val(), "%q", m)
 		}
-		require.Equal(t, sorted(ms), sorted(rdb.SMembers(ctx, "bin").Val()))
+		require.Equal(t, util.Sorted(ms), util.Sorted(rdb.SMembers(ctx, "bin").Val()))
 	})
 
 	t.Run("an emptied set is deleted", func(t *testing.T) {
@@ -126,12 +97,12 @@ func TestSet(t *testing.T) {
 			{"SDIFFSTORE", "{w}d", "{w}nokey", "{w}str"},
 			{"GET", "{w}set"}, {"HGET", "{w}set", "a"}, {"INCR", "{w}set"},
 		} {
-			expectErr(t, wrongType, args...)
+			expectErr(t, util.WrongType, args...)
 		}
 		require.Equal(t, "x", rdb.Get(ctx, "{w}str").Val())
 		require.EqualValues(t, 0, rdb.Exists(ctx, "{w}d").Val())
 		err := rdb.SAdd(ctx, "{w}str", "a").Err()
-		require.EqualError(t, err, wrongType)
+		require.EqualError(t, err, util.WrongType)
 	})
 
 	t.Run("arity errors", func(t *testing.T) {
@@ -141,7 +112,7 @@ func TestSet(t *testing.T) {
 			{"SINTERCARD", "1"}, {"SMOVE", "{a}1", "{a}2"}, {"SINTERSTORE", "d"}, {"SUNIONSTORE", "d"},
 			{"SDIFFSTORE", "d"},
 		} {
-			expectErr(t, fmt.Sprintf("ERR wrong number of arguments for '%s' command", lower(args[0])), args...)
+			expectErr(t, fmt.Sprintf("ERR wrong number of arguments for '%s' command", strings.ToLower(args[0])), args...)
 		}
 	})
 
@@ -175,7 +146,7 @@ func TestSet(t *testing.T) {
 	t.Run("SRANDMEMBER", func(t *testing.T) {
 		rdb.Del(ctx, "r")
 		ms := numbered("m", 50)
-		rdb.SAdd(ctx, "r", toArgs(ms)...)
+		rdb.SAdd(ctx, "r", util.Args(ms...)...)
 		all := map[string]bool{}
 		for _, m := range ms {
 			all[m] = true
@@ -191,8 +162,8 @@ func TestSet(t *testing.T) {
 			require.False(t, seen[m], "repeated %q with a positive count", m)
 			seen[m] = true
 		}
-		require.Equal(t, sorted(ms), sorted(rdb.SRandMemberN(ctx, "r", 50).Val()))
-		require.Equal(t, sorted(ms), sorted(rdb.SRandMemberN(ctx, "r", 1000).Val()))
+		require.Equal(t, util.Sorted(ms), util.Sorted(rdb.SRandMemberN(ctx, "r", 50).Val()))
+		require.Equal(t, util.Sorted(ms), util.Sorted(rdb.SRandMemberN(ctx, "r", 1000).Val()))
 		rep := rdb.SRandMemberN(ctx, "r", -200).Val()
 		require.Len(t, rep, 200)
 		distinct := map[string]bool{}
@@ -221,7 +192,7 @@ func TestSet(t *testing.T) {
 	t.Run("SPOP", func(t *testing.T) {
 		rdb.Del(ctx, "p")
 		ms := numbered("p", 40)
-		rdb.SAdd(ctx, "p", toArgs(ms)...)
+		rdb.SAdd(ctx, "p", util.Args(ms...)...)
 		popped := map[string]bool{}
 		one := rdb.SPop(ctx, "p").Val()
 		require.Contains(t, ms, one)
@@ -263,7 +234,7 @@ func TestSet(t *testing.T) {
 	t.Run("SSCAN", func(t *testing.T) {
 		rdb.Del(ctx, "sc")
 		ms := numbered("member:", 1000)
-		rdb.SAdd(ctx, "sc", toArgs(ms)...)
+		rdb.SAdd(ctx, "sc", util.Args(ms...)...)
 		for _, count := range []int64{0, 1, 10, 333} {
 			seen := map[string]int{}
 			var cursor uint64
@@ -305,7 +276,7 @@ func TestSet(t *testing.T) {
 			}
 		}
 		require.Equal(t, []string{"member:99", "member:990", "member:991", "member:992", "member:993",
-			"member:994", "member:995", "member:996", "member:997", "member:998", "member:999"}, sorted(matched))
+			"member:994", "member:995", "member:996", "member:997", "member:998", "member:999"}, util.Sorted(matched))
 		// a missing key: one empty page, whatever the options
 		require.Equal(t, "*2\r\n$1\r\n0\r\n*0\r\n", c3.Do("SSCAN", "nokey", "0", "COUNT", "0"))
 		expectErr(t, "ERR invalid cursor", "SSCAN", "sc", "x")
@@ -317,8 +288,8 @@ func TestSet(t *testing.T) {
 	t.Run("SSCAN with concurrent SADD and SREM", func(t *testing.T) {
 		rdb.Del(ctx, "cc")
 		stable := numbered("stable:", 300)
-		rdb.SAdd(ctx, "cc", toArgs(stable)...)
-		rdb.SAdd(ctx, "cc", toArgs(numbered("churn:", 100))...)
+		rdb.SAdd(ctx, "cc", util.Args(stable...)...)
+		rdb.SAdd(ctx, "cc", util.Args(numbered("churn:", 100)...)...)
 		writer := srv.NewClient()
 		defer writer.Close()
 		seen := map[string]bool{}
@@ -347,25 +318,25 @@ func TestSet(t *testing.T) {
 		rdb.SAdd(ctx, "{a}1", "1", "2", "3", "4", "x")
 		rdb.SAdd(ctx, "{a}2", "3", "4", "5", "x")
 		rdb.SAdd(ctx, "{a}3", "4", "x", "y")
-		require.Equal(t, []string{"3", "4", "x"}, sorted(rdb.SInter(ctx, "{a}1", "{a}2").Val()))
-		require.Equal(t, []string{"4", "x"}, sorted(rdb.SInter(ctx, "{a}1", "{a}2", "{a}3").Val()))
+		require.Equal(t, []string{"3", "4", "x"}, util.Sorted(rdb.SInter(ctx, "{a}1", "{a}2").Val()))
+		require.Equal(t, []string{"4", "x"}, util.Sorted(rdb.SInter(ctx, "{a}1", "{a}2", "{a}3").Val()))
 		require.Empty(t, rdb.SInter(ctx, "{a}1", "{a}nokey").Val())
-		require.Equal(t, []string{"1", "2", "3", "4", "5", "x", "y"}, sorted(rdb.SUnion(ctx, "{a}1", "{a}2", "{a}3", "{a}nokey").Val()))
-		require.Equal(t, []string{"1", "2"}, sorted(rdb.SDiff(ctx, "{a}1", "{a}2").Val()))
-		require.Equal(t, []string{"1", "2", "3"}, sorted(rdb.SDiff(ctx, "{a}1", "{a}3", "{a}nokey").Val()))
+		require.Equal(t, []string{"1", "2", "3", "4", "5", "x", "y"}, util.Sorted(rdb.SUnion(ctx, "{a}1", "{a}2", "{a}3", "{a}nokey").Val()))
+		require.Equal(t, []string{"1", "2"}, util.Sorted(rdb.SDiff(ctx, "{a}1", "{a}2").Val()))
+		require.Equal(t, []string{"1", "2", "3"}, util.Sorted(rdb.SDiff(ctx, "{a}1", "{a}3", "{a}nokey").Val()))
 		require.Empty(t, rdb.SDiff(ctx, "{a}1", "{a}1").Val())
 		require.Empty(t, rdb.SDiff(ctx, "{a}nokey", "{a}1").Val())
 		require.Equal(t, "~0\r\n", c3.Do("SINTER", "{a}1", "{a}nokey"))
 		require.Equal(t, "*0\r\n", c2.Do("SUNION", "{a}nokey"))
 		require.Equal(t, "~1\r\n$1\r\ny\r\n", c3.Do("SDIFF", "{a}3", "{a}1"))
 		require.Equal(t, "*1\r\n$1\r\ny\r\n", c2.Do("SDIFF", "{a}3", "{a}1"))
-		require.Equal(t, []string{"4", "x"}, sorted(rdb2.SInter(ctx, "{a}3", "{a}1").Val()))
+		require.Equal(t, []string{"4", "x"}, util.Sorted(rdb2.SInter(ctx, "{a}3", "{a}1").Val()))
 	})
 
 	t.Run("SINTERCARD", func(t *testing.T) {
 		rdb.Del(ctx, "{a}1", "{a}2")
-		rdb.SAdd(ctx, "{a}1", toArgs(numbered("", 100))...)
-		rdb.SAdd(ctx, "{a}2", toArgs(numbered("", 50))...)
+		rdb.SAdd(ctx, "{a}1", util.Args(numbered("", 100)...)...)
+		rdb.SAdd(ctx, "{a}2", util.Args(numbered("", 50)...)...)
 		require.EqualValues(t, 50, rdb.SInterCard(ctx, 0, "{a}1", "{a}2").Val())
 		require.EqualValues(t, 10, rdb.SInterCard(ctx, 10, "{a}1", "{a}2").Val())
 		require.EqualValues(t, 50, rdb.SInterCard(ctx, 1000, "{a}1", "{a}2").Val())
@@ -389,15 +360,15 @@ func TestSet(t *testing.T) {
 		require.EqualValues(t, 2, rdb.SInterStore(ctx, "{a}d", "{a}1", "{a}2").Val())
 		require.Equal(t, "set", rdb.Type(ctx, "{a}d").Val())
 		require.EqualValues(t, -1, rdb.TTL(ctx, "{a}d").Val())
-		require.Equal(t, []string{"2", "3"}, sorted(rdb.SMembers(ctx, "{a}d").Val()))
+		require.Equal(t, []string{"2", "3"}, util.Sorted(rdb.SMembers(ctx, "{a}d").Val()))
 		// over a set: the old members are gone
 		require.EqualValues(t, 4, rdb.SUnionStore(ctx, "{a}d", "{a}1", "{a}2").Val())
-		require.Equal(t, []string{"1", "2", "3", "4"}, sorted(rdb.SMembers(ctx, "{a}d").Val()))
+		require.Equal(t, []string{"1", "2", "3", "4"}, util.Sorted(rdb.SMembers(ctx, "{a}d").Val()))
 		require.EqualValues(t, 1, rdb.SDiffStore(ctx, "{a}d", "{a}1", "{a}2").Val())
 		require.Equal(t, []string{"1"}, rdb.SMembers(ctx, "{a}d").Val())
 		// the destination is also a source
 		require.EqualValues(t, 4, rdb.SUnionStore(ctx, "{a}d", "{a}d", "{a}nokey", "{a}2").Val())
-		require.Equal(t, []string{"1", "2", "3", "4"}, sorted(rdb.SMembers(ctx, "{a}d").Val()))
+		require.Equal(t, []string{"1", "2", "3", "4"}, util.Sorted(rdb.SMembers(ctx, "{a}d").Val()))
 		// an empty result deletes the destination
 		require.EqualValues(t, 0, rdb.SInterStore(ctx, "{a}d", "{a}1", "{a}nokey").Val())
 		require.EqualValues(t, 0, rdb.Exists(ctx, "{a}d").Val())
@@ -405,9 +376,9 @@ func TestSet(t *testing.T) {
 		require.EqualValues(t, 0, rdb.SDiffStore(ctx, "{a}d", "{a}1", "{a}1").Val())
 		require.EqualValues(t, 0, rdb.Exists(ctx, "{a}d").Val())
 		// a big destination is replaced completely
-		rdb.SAdd(ctx, "{a}d", toArgs(numbered("old", 500))...)
+		rdb.SAdd(ctx, "{a}d", util.Args(numbered("old", 500)...)...)
 		require.EqualValues(t, 3, rdb.SInterStore(ctx, "{a}d", "{a}1").Val())
-		require.Equal(t, []string{"1", "2", "3"}, sorted(rdb.SMembers(ctx, "{a}d").Val()))
+		require.Equal(t, []string{"1", "2", "3"}, util.Sorted(rdb.SMembers(ctx, "{a}d").Val()))
 		require.False(t, rdb.SIsMember(ctx, "{a}d", "old7").Val())
 	})
 
@@ -423,12 +394,12 @@ func TestSet(t *testing.T) {
 		require.False(t, rdb.SMove(ctx, "{m}a", "{m}a", "zz").Val())
 		rdb.SAdd(ctx, "{m}b", "2")
 		require.True(t, rdb.SMove(ctx, "{m}a", "{m}b", "2").Val())
-		require.Equal(t, []string{"1", "2"}, sorted(rdb.SMembers(ctx, "{m}b").Val()))
+		require.Equal(t, []string{"1", "2"}, util.Sorted(rdb.SMembers(ctx, "{m}b").Val()))
 		require.True(t, rdb.SMove(ctx, "{m}a", "{m}b", "3").Val())
 		require.EqualValues(t, 0, rdb.Exists(ctx, "{m}a").Val())
-		expectErr(t, wrongType, "SMOVE", "{m}b", "{m}s", "1")
-		expectErr(t, wrongType, "SMOVE", "{m}b", "{m}s", "missing")
-		expectErr(t, wrongType, "SMOVE", "{m}s", "{m}b", "1")
+		expectErr(t, util.WrongType, "SMOVE", "{m}b", "{m}s", "1")
+		expectErr(t, util.WrongType, "SMOVE", "{m}b", "{m}s", "missing")
+		expectErr(t, util.WrongType, "SMOVE", "{m}s", "{m}b", "1")
 		require.Equal(t, ":0\r\n", c2.Do("SMOVE", "{m}nokey", "{m}s", "1"))
 		require.EqualValues(t, 3, rdb.SCard(ctx, "{m}b").Val())
 	})
@@ -436,24 +407,14 @@ func TestSet(t *testing.T) {
 	t.Run("sets survive a restart", func(t *testing.T) {
 		rdb.Del(ctx, "keep")
 		ms := numbered("k", 100)
-		rdb.SAdd(ctx, "keep", toArgs(ms)...)
+		rdb.SAdd(ctx, "keep", util.Args(ms...)...)
 		rdb.SPopN(ctx, "keep", 10)
-		before := sorted(rdb.SMembers(ctx, "keep").Val())
+		before := util.Sorted(rdb.SMembers(ctx, "keep").Val())
 		require.Len(t, before, 90)
 		srv.Restart()
 		r := srv.NewClient()
 		defer r.Close()
-		require.Equal(t, before, sorted(r.SMembers(ctx, "keep").Val()))
+		require.Equal(t, before, util.Sorted(r.SMembers(ctx, "keep").Val()))
 		require.EqualValues(t, 90, r.SCard(ctx, "keep").Val())
 	})
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }

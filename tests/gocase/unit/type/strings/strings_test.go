@@ -24,26 +24,13 @@ func TestString(t *testing.T) {
 	srv := util.StartServer(t, map[string]string{})
 	defer srv.Close()
 	ctx := context.Background()
-	rdb := srv.NewClient()
-	defer func() { require.NoError(t, rdb.Close()) }()
-	rdb2 := srv.NewRESP2Client()
-	defer func() { require.NoError(t, rdb2.Close()) }()
-
-	// raw RESP2 connection and raw RESP3 connection for byte-exact replies
-	c2 := srv.NewTCPClient()
-	c3 := srv.NewTCPClient()
-	require.Contains(t, c3.Do("HELLO", "3"), "proto\r\n:3\r\n")
+	cl := srv.NewClients()
+	rdb, rdb2, c2, c3 := cl.RDB, cl.RDB2, cl.C2, cl.C3
 
 	expectErr := func(t *testing.T, cases []errCase) {
 		t.Helper()
 		for _, tc := range cases {
-			args := make([]interface{}, len(tc.args))
-			for i, a := range tc.args {
-				args[i] = a
-			}
-			err := rdb.Do(ctx, args...).Err()
-			require.EqualError(t, err, tc.err, "%q", tc.args)
-			require.Equal(t, "-"+tc.err+"\r\n", c2.Do(tc.args...), "%q (raw RESP2)", tc.args)
+			cl.ExpectErr(t, tc.err, tc.args...)
 		}
 	}
 

@@ -15,35 +15,14 @@ import (
 	"github.com/redraft/redraft/tests/gocase/util"
 )
 
-const wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
 func TestZSet(t *testing.T) {
 	srv := util.StartServer(t, map[string]string{})
 	defer srv.Close()
 	ctx := context.Background()
-	rdb := srv.NewClient()
-	defer func() { require.NoError(t, rdb.Close()) }()
-	rdb2 := srv.NewRESP2Client()
-	defer func() { require.NoError(t, rdb2.Close()) }()
+	cl := srv.NewClients()
+	rdb, rdb2, c2, c3 := cl.RDB, cl.RDB2, cl.C2, cl.C3
 
-	// raw RESP2 and RESP3 connections for byte-exact replies
-	c2 := srv.NewTCPClient()
-	defer c2.Close()
-	c3 := srv.NewTCPClient()
-	defer c3.Close()
-	require.Contains(t, c3.Do("HELLO", "3"), "proto\r\n:3\r\n")
-
-	// both protocols: the same error text, raw and through go-redis
-	expectErr := func(t *testing.T, err string, args ...string) {
-		t.Helper()
-		iargs := make([]interface{}, len(args))
-		for i, a := range args {
-			iargs[i] = a
-		}
-		require.EqualError(t, rdb.Do(ctx, iargs...).Err(), err, "%q", args)
-		require.Equal(t, "-"+err+"\r\n", c2.Do(args...), "%q (raw RESP2)", args)
-		require.Equal(t, "-"+err+"\r\n", c3.Do(args...), "%q (raw RESP3)", args)
-	}
+	expectErr := cl.ExpectErr
 	z := func(score float64, member string) redis.Z { return redis.Z{Score: score, Member: member} }
 	reset := func(t *testing.T, key string, members ...redis.Z) {
 		t.Helper()
@@ -293,11 +272,11 @@ func TestZSet(t *testing.T) {
 			{"ZREVRANGEBYSCORE", "s", "1", "0"}, {"ZRANGEBYLEX", "s", "-", "+"}, {"ZLEXCOUNT", "s", "-", "+"},
 			{"ZPOPMIN", "s"}, {"ZPOPMAX", "s", "1"}, {"ZSCAN", "s", "0"},
 		} {
-			expectErr(t, wrongType, args...)
+			expectErr(t, util.WrongType, args...)
 		}
 		reset(t, "z", z(1, "a"))
-		expectErr(t, wrongType, "GET", "z")
-		expectErr(t, wrongType, "HGET", "z", "a")
+		expectErr(t, util.WrongType, "GET", "z")
+		expectErr(t, util.WrongType, "HGET", "z", "a")
 	})
 
 	t.Run("TTL survives member changes and an expired zset is gone", func(t *testing.T) {
