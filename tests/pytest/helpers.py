@@ -185,3 +185,12 @@ def region_bounds(n):
 
 # Members of the "big collection" tests: 200,000 in CI; `make heavy` runs them with 1,000,000.
 BIG_N = int(os.environ.get("REDRAFT_BIG_N", "200000"))
+
+
+def rss_kb(server):
+    """The resident memory of a running server process, in KB (from /proc)."""
+    with open(f"/proc/{server.proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS line")

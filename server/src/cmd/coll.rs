@@ -86,7 +86,8 @@ pub fn new_handle(ctx: &mut ApplyCtx, key: &[u8], dtype: DataType) -> Handle {
 }
 
 /// Writes the header after member changes (and a new stamp, which WATCH sees). An empty
-/// collection is deleted: a key never exists empty.
+/// collection is deleted: a key never exists empty. Deleting also clears whatever members are
+/// left, so a command may empty a collection by setting its size to 0 (LTRIM, LREM of all).
 pub fn save(ctx: &mut ApplyCtx, key: &[u8], h: &Handle) -> CmdResult<()> {
     if h.coll.size == 0 {
         if h.existed {

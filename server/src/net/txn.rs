@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::connection::now_ms;
 use crate::clients::ClientInfo;
-use crate::cmd::table::{CommandSpec, Handler, TxnOp};
+use crate::cmd::table::{CommandSpec, ConnFn, Handler, TxnOp};
 use crate::cmd::{ConnCtx, Session};
 use crate::error::{CmdError, CmdResult};
 use crate::node::Node;
@@ -91,7 +91,7 @@ enum Step {
     /// The i-th command of the proposed block.
     Logged(usize),
     /// A connection command, run after the block.
-    Local(&'static CommandSpec, Vec<Bytes>),
+    Local(ConnFn, Vec<Bytes>),
     Done(Reply),
 }
 
@@ -128,8 +128,8 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
                 }
             },
             Handler::Write { prepare: None, .. } | Handler::Read(_) => argv,
-            Handler::Conn(_) => {
-                steps.push(Step::Local(spec, argv));
+            Handler::Conn(f) => {
+                steps.push(Step::Local(f, argv));
                 continue;
             }
             // UNWATCH inside MULTI (the others never queue): the check is already decided.
@@ -175,14 +175,11 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         out.push(match step {
             Step::Logged(i) => results.get_mut(i).and_then(Option::take).unwrap_or(Reply::Nil),
             Step::Done(r) => r,
-            Step::Local(spec, argv) => match spec.handler {
-                Handler::Conn(f) => {
-                    info.refresh(session);
-                    let mut ctx = ConnCtx { session: &mut *session, node };
-                    f(&mut ctx, &argv).unwrap_or_else(|e| e.to_reply())
-                }
-                _ => Reply::Nil,
-            },
+            Step::Local(f, argv) => {
+                info.refresh(session);
+                let mut ctx = ConnCtx { session: &mut *session, node };
+                f(&mut ctx, &argv).unwrap_or_else(|e| e.to_reply())
+            }
         });
     }
     Ok(Reply::Array(out))

@@ -6,9 +6,6 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 #[derive(Debug, Clone, PartialEq)]
-// NilArray, Double and Bool are first produced by the collection types (ZSCORE, LPOP count,
-// ...); their encodings are tested here already.
-#[allow(dead_code)]
 pub enum Reply {
     /// `+text` (status).
     Status(&'static str),
@@ -30,7 +27,9 @@ pub enum Reply {
     Pairs(Vec<(Reply, Reply)>),
     /// A double in RESP3, a bulk string in RESP2.
     Double(f64),
-    /// A boolean in RESP3, the integer 1 or 0 in RESP2.
+    /// A boolean in RESP3, the integer 1 or 0 in RESP2. No command of the 98 replies one in
+    /// Redis 7.0 (its encoding is tested below for the commands that will).
+    #[allow(dead_code)]
     Bool(bool),
     /// A verbatim string (`=len\r\ntxt:...`) in RESP3, a bulk string in RESP2.
     Verbatim(Bytes),

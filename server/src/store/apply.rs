@@ -111,9 +111,7 @@ impl<'a> ApplyCtx<'a> {
                 self.clear_members(slot, key, dtype, coll.version, coll.size)?;
             }
         }
-        let mut value = value.clone();
-        value.stamp = self.next_stamp();
-        let enc = value.encode();
+        let enc = value.encode_stamped(self.next_stamp());
         self.batch.put_cf(self.engine.cf(keys::CF_METADATA), &dk, &enc);
         self.overlay.insert(dk, Some(enc));
         Ok(())

@@ -115,11 +115,17 @@ impl Value {
         self.expire_ms != 0 && self.expire_ms <= now_ms
     }
 
+    #[cfg(test)]
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_stamped(self.stamp)
+    }
+
+    /// The encoding with `stamp` in place of `self.stamp` (what a write stores).
+    pub fn encode_stamped(&self, stamp: u64) -> Vec<u8> {
         let mut v = Vec::with_capacity(HEADER + self.body.len());
         v.push(self.dtype as u8);
         v.extend_from_slice(&self.expire_ms.to_be_bytes());
-        v.extend_from_slice(&self.stamp.to_be_bytes());
+        v.extend_from_slice(&stamp.to_be_bytes());
         v.extend_from_slice(&self.body);
         v
     }
