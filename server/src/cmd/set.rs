@@ -202,23 +202,15 @@ pub fn prepare_spop(argv: &[Bytes], _now: u64) -> CmdResult<Vec<Bytes>> {
     Ok(vec![argv[0].clone(), argv[1].clone(), count, seed])
 }
 
-/// SPOP key [count], from its logged form (`prepare_spop`). A form without a seed (never
-/// logged by this server) still applies deterministically, seeded by the entry's stamp.
+/// SPOP key [count], in its logged form `SPOP key count|"" seed` (`prepare_spop`): the seed
+/// chosen by the leader makes every replica pop the same members.
 pub fn spop(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
-    let (count, seed) = match argv.len() {
-        2 => (None, None),
-        3 => (Some(spop_count(&argv[2])?), None),
-        4 => {
-            let count = if argv[2].is_empty() { None } else { Some(spop_count(&argv[2])?) };
-            let seed = std::str::from_utf8(&argv[3]).ok().and_then(|s| s.parse::<u64>().ok());
-            (count, Some(seed.ok_or(CmdError::Syntax)?))
-        }
-        _ => return Err(CmdError::Syntax),
-    };
+    let [_, _, count, seed] = argv else { return Err(CmdError::Syntax) };
+    let count = if count.is_empty() { None } else { Some(spop_count(count)?) };
+    let seed = std::str::from_utf8(seed).ok().and_then(|s| s.parse::<u64>().ok()).ok_or(CmdError::Syntax)?;
     let Some(mut h) = coll::load(ctx, &argv[1], SET)? else {
         return Ok(if count.is_some() { Reply::Set(Vec::new()) } else { Reply::Nil });
     };
-    let seed = seed.unwrap_or_else(|| ctx.next_stamp());
     let mut rng = Rng::new(seed);
     let size = h.coll.size;
     let popped = match count {
@@ -542,7 +534,7 @@ mod tests {
     }
 
     /// Two replicas applying the same log pop the same members (the seed is in the log; a
-    /// seedless form falls back to the entry's stamp, which is the same everywhere too).
+    /// form without a seed is refused).
     #[test]
     fn spop_is_deterministic_across_replicas() {
         let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
@@ -553,8 +545,8 @@ mod tests {
             fill,
             prepare_spop(&argv("SPOP s 10"), 0).unwrap(),
             prepare_spop(&argv("SPOP s"), 0).unwrap(),
-            argv("SPOP s 5"),
-            argv("SPOP s"),
+            prepare_spop(&argv("SPOP s 5"), 0).unwrap(),
+            prepare_spop(&argv("SPOP s"), 0).unwrap(),
         ];
         let mut replies = [Vec::new(), Vec::new()];
         for (e, out) in engines.iter().zip(replies.iter_mut()) {
@@ -664,6 +656,9 @@ mod tests {
         assert_eq!(apply(&e, 2, spop, &argv("SPOP s -1 5")), not_positive().to_reply());
         assert_eq!(apply(&e, 3, spop, &argv("SPOP s 1 x")), CmdError::Syntax.to_reply());
         assert_eq!(apply(&e, 4, spop, &argv("SPOP s 1 5 6")), CmdError::Syntax.to_reply());
+        // Unprepared (seedless) forms never come from this server's leader: refused.
+        assert_eq!(apply(&e, 4, spop, &argv("SPOP s")), CmdError::Syntax.to_reply());
+        assert_eq!(apply(&e, 4, spop, &argv("SPOP s 1")), CmdError::Syntax.to_reply());
         assert_eq!(read_members(&e, b"s").len(), 3);
         assert_eq!(apply(&e, 5, spop, &argv("SPOP s 0 5")), Reply::Set(Vec::new()));
         assert_eq!(bulks(&apply(&e, 6, spop, &argv("SPOP s 9 5"))).len(), 3);
