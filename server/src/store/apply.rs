@@ -4,6 +4,7 @@
 //! writes go into one WriteBatch together with the per-slot counts and the applied log id,
 //! so a crash leaves either the whole entry applied or none of it.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use rocksdb::WriteBatch;
@@ -21,6 +22,10 @@ pub struct ApplyCtx<'a> {
     batch: WriteBatch,
     /// `metadata` CF key -> value as of the writes made so far in this entry (None = deleted).
     overlay: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// `metadata` CF values read from the DB during this entry: a command that reads a key
+    /// and then writes it (SET reads the old value for its options, `put` for the counts)
+    /// looks it up once. Writes go to `overlay`, which is consulted first.
+    read_cache: RefCell<HashMap<Vec<u8>, Option<Vec<u8>>>>,
     /// Slot ranges dropped by FLUSHDB/FLUSHALL earlier in this entry.
     dropped: Vec<(u16, u32)>,
     /// Member writes of this entry per `SubCf` (None = deleted), so later commands of the
@@ -45,6 +50,7 @@ impl<'a> ApplyCtx<'a> {
             engine,
             batch: WriteBatch::default(),
             overlay: HashMap::new(),
+            read_cache: RefCell::new(HashMap::new()),
             dropped: Vec::new(),
             sub_overlay: [BTreeMap::new(), BTreeMap::new()],
             deltas: HashMap::new(),
@@ -73,7 +79,12 @@ impl<'a> ApplyCtx<'a> {
         if self.is_dropped(slot) {
             return Ok(None);
         }
-        Ok(self.engine.db.get_cf(self.engine.cf(keys::CF_METADATA), dk)?)
+        if let Some(v) = self.read_cache.borrow().get(dk) {
+            return Ok(v.clone());
+        }
+        let v = self.engine.db.get_cf(self.engine.cf(keys::CF_METADATA), dk)?;
+        self.read_cache.borrow_mut().insert(dk.to_vec(), v.clone());
+        Ok(v)
     }
 
     /// The live value of `key`. A key that has expired at `now_ms` is deleted here, the same
