@@ -49,6 +49,24 @@ pub struct Config {
     /// A client whose pending replies exceed this is disconnected, e.g. 256mb.
     #[arg(long, default_value = "1gb", value_parser = parse_memory)]
     pub client_output_buffer_limit: usize,
+    /// Cluster mode: this node's id in `--cluster`.
+    #[arg(long)]
+    pub node_id: Option<u64>,
+    /// Cluster mode: the initial voters, `id=host:grpc_port,...` (this node included). Without
+    /// it the server runs standalone.
+    #[arg(long, value_parser = parse_cluster)]
+    pub cluster: Option<Vec<(u64, String)>>,
+    /// Cluster mode: the port of the gRPC server other nodes reach (Raft and cluster RPCs).
+    #[arg(long)]
+    pub grpc_port: Option<u16>,
+    /// Cluster mode: the gRPC address other nodes are told to use; default: this node's
+    /// `--cluster` entry.
+    #[arg(long)]
+    pub announce_grpc: Option<String>,
+    /// The port of the HTTP admin server (/health, /metrics, /cluster, /admin/...); none
+    /// when unset.
+    #[arg(long)]
+    pub admin_port: Option<u16>,
     /// How often the active expiry task looks for expired keys, in ms.
     #[arg(long, default_value_t = 100)]
     pub active_expire_interval_ms: u64,
@@ -71,7 +89,38 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("client-query-buffer-limit", "--client-query-buffer-limit"),
     ("client-output-buffer-limit", "--client-output-buffer-limit"),
     ("active-expire-interval-ms", "--active-expire-interval-ms"),
+    ("node-id", "--node-id"),
+    ("cluster", "--cluster"),
+    ("grpc-port", "--grpc-port"),
+    ("announce-grpc", "--announce-grpc"),
+    ("admin-port", "--admin-port"),
 ];
+
+/// `id=host:port,...` -> `[(id, "host:port")]`: ids unique and non-zero, addresses with a port.
+pub fn parse_cluster(s: &str) -> Result<Vec<(u64, String)>, String> {
+    let mut out: Vec<(u64, String)> = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (id, addr) = part.split_once('=').ok_or_else(|| format!("'{part}' is not id=host:port"))?;
+        let id: u64 = id.trim().parse().map_err(|_| format!("'{id}' is not a node id"))?;
+        if id == 0 {
+            return Err("node ids start at 1".into());
+        }
+        let addr = addr.trim();
+        match addr.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {}
+            _ => return Err(format!("'{addr}' is not host:port")),
+        }
+        if out.iter().any(|(i, _)| *i == id) {
+            return Err(format!("node id {id} appears twice"));
+        }
+        out.push((id, addr.to_string()));
+    }
+    if out.is_empty() {
+        return Err("no nodes given".into());
+    }
+    out.sort();
+    Ok(out)
+}
 
 /// Redis's memory sizes: a number with an optional unit (k=1000, kb=1024, m, mb, g, gb).
 pub fn parse_memory(s: &str) -> Result<usize, String> {
@@ -131,6 +180,7 @@ impl Config {
         match Config::try_parse_from(argv) {
             Ok(mut c) => {
                 c.config_file = config_file;
+                c.check_cluster()?;
                 // As in Redis, an empty password means no password.
                 if c.requirepass.as_deref() == Some("") {
                     c.requirepass = None;
@@ -140,6 +190,28 @@ impl Config {
             // --help, --version and usage errors: clap prints them and picks the exit code.
             Err(e) => e.exit(),
         }
+    }
+
+    /// Cluster flags are all-or-nothing: `--cluster` needs `--node-id` (one of its ids) and
+    /// `--grpc-port`; those two without `--cluster` are a mistake worth stopping for.
+    fn check_cluster(&self) -> Result<(), String> {
+        match &self.cluster {
+            None => {
+                if self.node_id.is_some() || self.grpc_port.is_some() {
+                    return Err("--node-id and --grpc-port need --cluster".into());
+                }
+            }
+            Some(nodes) => {
+                let id = self.node_id.ok_or("--cluster needs --node-id")?;
+                if !nodes.iter().any(|(i, _)| *i == id) {
+                    return Err(format!("--node-id {id} is not in --cluster"));
+                }
+                if self.grpc_port.is_none() {
+                    return Err("--cluster needs --grpc-port".into());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `(name, value)` of every key CONFIG GET knows, in config-file names.
@@ -158,6 +230,17 @@ impl Config {
             ("client-query-buffer-limit", self.client_query_buffer_limit.to_string()),
             ("client-output-buffer-limit", self.client_output_buffer_limit.to_string()),
             ("active-expire-interval-ms", self.active_expire_interval_ms.to_string()),
+            ("node-id", self.node_id.map(|n| n.to_string()).unwrap_or_default()),
+            (
+                "cluster",
+                self.cluster
+                    .as_ref()
+                    .map(|c| c.iter().map(|(i, a)| format!("{i}={a}")).collect::<Vec<_>>().join(","))
+                    .unwrap_or_default(),
+            ),
+            ("grpc-port", self.grpc_port.map(|n| n.to_string()).unwrap_or_default()),
+            ("admin-port", self.admin_port.map(|n| n.to_string()).unwrap_or_default()),
+            ("cluster-enabled", if self.cluster.is_some() { "yes" } else { "no" }.into()),
             // Asked by tools such as redis-benchmark; durability here comes from the Raft log.
             ("save", String::new()),
             ("appendonly", "no".into()),
@@ -193,5 +276,16 @@ mod tests {
         let e = file_to_flags("port 1\nmaxmemory 1gb\n", "redraft.conf").unwrap_err();
         assert_eq!(e, "redraft.conf:2: unknown configuration key 'maxmemory'");
         assert!(file_to_flags("port\n", "f").is_err());
+    }
+
+    #[test]
+    fn cluster_list() {
+        let c = parse_cluster("2=127.0.0.1:5002, 1=h:5001").unwrap();
+        assert_eq!(c, vec![(1, "h:5001".to_string()), (2, "127.0.0.1:5002".to_string())]);
+        assert!(parse_cluster("1=h:5001,1=h:5002").unwrap_err().contains("twice"));
+        assert!(parse_cluster("0=h:1").is_err());
+        assert!(parse_cluster("1=h").is_err());
+        assert!(parse_cluster("x=h:1").is_err());
+        assert!(parse_cluster("").is_err());
     }
 }

@@ -73,6 +73,12 @@ pub enum CmdError {
     CrossSlot,
     #[error("TRYAGAIN {0}")]
     TryAgain(String),
+    /// The slot's region is led by another node: `(slot, "host:port")` of its RESP address.
+    #[error("MOVED {0} {1}")]
+    Moved(u16, String),
+    /// No leader is known for the slot's region right now (an election is running).
+    #[error("CLUSTERDOWN The cluster is down")]
+    ClusterDown,
     /// A write was proposed but its outcome is unknown (leadership lost or the node stopped after
     /// the proposal). Never mapped to MOVED/TRYAGAIN: a client retry could apply it twice.
     #[error("UNCERTAIN the write was proposed but its outcome is unknown: {0}")]

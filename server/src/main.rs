@@ -4,6 +4,7 @@
 //! is committed in the RocksDB-backed log and applied; reads are linearizable.
 
 mod clients;
+mod cluster;
 mod cmd;
 mod config;
 mod error;
@@ -50,8 +51,23 @@ fn main() -> anyhow::Result<()> {
 async fn run(config: config::Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
-    let node = node::Node::open_standalone(config).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let node = match config.grpc_port {
+        None => node::Node::open_standalone(config).await?,
+        Some(grpc_port) => {
+            let grpc = TcpListener::bind((config.bind.as_str(), grpc_port)).await?;
+            let node = node::Node::open_cluster(config).await?;
+            let cluster = node.cluster.clone().expect("cluster mode");
+            let mut stop = stop_rx.clone();
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            tokio::spawn(raft::grpc::serve(grpc, cluster.registry.clone(), shutdown));
+            tokio::spawn(cluster.clone().discover());
+            tokio::spawn(cluster.balance(node.regions.clone()));
+            node
+        }
+    };
     expire::spawn(node.clone(), stop_rx.clone());
     let server = tokio::spawn(net::listener::run(node.clone(), listener, stop_rx));
     // Installed before the readiness line: a SIGTERM right after it must stop us cleanly.

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::cluster::{Cluster, Peer};
 use crate::cmd::server::{field, REDIS_VERSION};
 use crate::config::Config;
 use crate::error::CmdError;
-use crate::raft::Region;
+use crate::raft::{grpc, pb, Region};
 use crate::store::keys::{key_slot, SLOTS};
 use crate::store::Engine;
 
@@ -41,6 +42,8 @@ pub struct Node {
     pub clients: crate::clients::Clients,
     pub cmdstats: crate::clients::CommandStats,
     next_client_id: AtomicU64,
+    /// Cluster mode: the peer directory and the gRPC side. None when standalone.
+    pub cluster: Option<Arc<Cluster>>,
 }
 
 fn random_hex40() -> String {
@@ -67,37 +70,108 @@ fn load_node_id(dir: &Path) -> std::io::Result<String> {
     }
 }
 
+/// The address clients are told to use for a node configured with `config`.
+fn announce_of(config: &Config) -> (String, u16) {
+    let ip = match &config.announce_ip {
+        Some(ip) => ip.clone(),
+        None if config.bind == "0.0.0.0" || config.bind == "::" => "127.0.0.1".into(),
+        None => config.bind.clone(),
+    };
+    (ip, config.announce_port.unwrap_or(config.port))
+}
+
+/// Opens the data dir: node id, store, and the region count (recorded at creation; `--regions`
+/// or `default` then, and later starts must agree).
+fn open_store(config: Config, default: u16) -> anyhow::Result<(Config, String, Arc<Engine>, u16)> {
+    if let Some(n) = config.regions {
+        // Checked before the store records anything, so a bad flag leaves the dir as it was.
+        anyhow::ensure!((1..=1024).contains(&n), "--regions must be between 1 and 1024, not {n}");
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let node_id = load_node_id(&config.data_dir)?;
+    let engine = Engine::open(&config.data_dir.join("db"))?;
+    let n = engine.region_count(config.regions.unwrap_or(default))?;
+    if let Some(wanted) = config.regions {
+        anyhow::ensure!(
+            n == wanted,
+            "the data dir {} holds {n} regions; it cannot be opened with --regions {wanted}",
+            config.data_dir.display()
+        );
+    }
+    Ok((config, node_id, engine, n))
+}
+
+/// `[from, to)` slot ranges of `n` contiguous regions.
+fn region_ranges(n: u16) -> Vec<(u16, u32)> {
+    let n = n as usize;
+    (0..n).map(|i| ((i * SLOTS / n) as u16, ((i + 1) * SLOTS / n) as u32)).collect()
+}
+
 impl Node {
     /// Opens the store and the standalone regions: `--regions` single-voter groups splitting
     /// the slot space into contiguous ranges, all sharing the store and its IO thread.
-    pub async fn open_standalone(mut config: Config) -> anyhow::Result<Arc<Node>> {
-        if let Some(n) = config.regions {
-            // Checked before the store records anything, so a bad flag leaves the dir as it was.
-            anyhow::ensure!((1..=1024).contains(&n), "--regions must be between 1 and 1024, not {n}");
-        }
-        std::fs::create_dir_all(&config.data_dir)?;
-        let node_id = load_node_id(&config.data_dir)?;
-        let engine = Engine::open(&config.data_dir.join("db"))?;
-        let n = engine.region_count(config.regions.unwrap_or(1))?;
-        if let Some(wanted) = config.regions {
-            anyhow::ensure!(
-                n == wanted,
-                "the data dir {} holds {n} regions; it cannot be opened with --regions {wanted}",
-                config.data_dir.display()
-            );
-        }
-        // CONFIG GET shows the count in effect, also when it came from the data dir.
-        config.regions = Some(n);
+    pub async fn open_standalone(config: Config) -> anyhow::Result<Arc<Node>> {
+        let (mut config, node_id, engine, n) = open_store(config, 1)?;
         let addr = format!("{}:{}", config.bind, config.port);
         let mut regions = Vec::with_capacity(n as usize);
-        let mut route = vec![0u16; SLOTS];
-        for i in 0..n as usize {
-            let from = (i * SLOTS / n as usize) as u16;
-            let to = ((i + 1) * SLOTS / n as usize) as u32;
-            route[from as usize..to as usize].fill(i as u16);
+        for (i, (from, to)) in region_ranges(n).into_iter().enumerate() {
             regions.push(Region::open_standalone(engine.clone(), i as u64 + 1, (from, to), 1, addr.clone()).await?);
         }
-        Ok(Arc::new(Node {
+        config.regions = Some(n);
+        Ok(Node::new(config, engine, regions, node_id, None))
+    }
+
+    /// Opens the store and this node's replicas of the cluster's regions (every region on
+    /// every voter of `--cluster`; see cluster.rs). The lowest node id creates the groups of a
+    /// new cluster. Returns before any region has a leader: the peers may still be starting.
+    pub async fn open_cluster(config: Config) -> anyhow::Result<Arc<Node>> {
+        let voters = config.cluster.clone().expect("cluster mode");
+        let my_id = config.node_id.expect("checked with --cluster");
+        // A few regions per node, so leaders (and the write load) spread over the nodes.
+        let default_regions = (2 * voters.len()).min(64) as u16;
+        let (mut config, node_id, engine, n) = open_store(config, default_regions)?;
+        config.regions = Some(n);
+        let (host, port) = announce_of(&config);
+        let my_grpc = match &config.announce_grpc {
+            Some(a) => a.clone(),
+            None => voters.iter().find(|(id, _)| *id == my_id).map(|(_, a)| a.clone()).expect("checked"),
+        };
+        let registry = grpc::Registry::new(pb::NodeInfo {
+            node_id: my_id,
+            id40: node_id.clone(),
+            resp_host: host.clone(),
+            resp_port: port as u32,
+            grpc_addr: my_grpc,
+        });
+        let me = Peer { id40: node_id.clone(), host, port };
+        let cluster = Cluster::new(my_id, voters.clone(), me, registry.clone());
+        let members: std::collections::BTreeMap<u64, openraft::BasicNode> =
+            voters.iter().map(|(id, a)| (*id, openraft::BasicNode { addr: a.clone() })).collect();
+        let bootstrap = my_id == voters[0].0;
+        let mut regions = Vec::with_capacity(n as usize);
+        for (i, (from, to)) in region_ranges(n).into_iter().enumerate() {
+            let id = i as u64 + 1;
+            let network = grpc::GrpcNetwork::new(id, cluster.channels.clone());
+            let r = Region::open_replica(engine.clone(), id, (from, to), my_id, members.clone(), network, bootstrap)
+                .await?;
+            registry.insert(id, r.raft.clone());
+            regions.push(r);
+        }
+        Ok(Node::new(config, engine, regions, node_id, Some(cluster)))
+    }
+
+    fn new(
+        config: Config,
+        engine: Arc<Engine>,
+        regions: Vec<Arc<Region>>,
+        node_id: String,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Arc<Node> {
+        let mut route = vec![0u16; SLOTS];
+        for (i, r) in regions.iter().enumerate() {
+            route[r.slots.0 as usize..r.slots.1 as usize].fill(i as u16);
+        }
+        Arc::new(Node {
             config,
             engine,
             regions,
@@ -109,11 +183,74 @@ impl Node {
             clients: Default::default(),
             cmdstats: Default::default(),
             next_client_id: AtomicU64::new(1),
-        }))
+            cluster,
+        })
     }
 
     pub fn mode(&self) -> &'static str {
-        "standalone"
+        if self.cluster.is_some() {
+            "cluster"
+        } else {
+            "standalone"
+        }
+    }
+
+    /// Where a command for region `ri` (first key in `slot`) runs: here when this node leads
+    /// the region (always, standalone), or MOVED to the leader's RESP address, or CLUSTERDOWN
+    /// while no leader is known. Nothing has been proposed yet, so a client may retry.
+    pub fn check_leader(&self, ri: usize, slot: u16) -> Result<(), CmdError> {
+        let Some(cluster) = &self.cluster else { return Ok(()) };
+        let region = &self.regions[ri];
+        if region.raft.is_leader() {
+            return Ok(());
+        }
+        match region.leader().and_then(|l| cluster.peer(l)) {
+            Some(p) => Err(CmdError::Moved(slot, format!("{}:{}", p.host, p.port))),
+            None => Err(CmdError::ClusterDown),
+        }
+    }
+
+    /// Makes a read of region `ri` linearizable. On the leader: a lease read (or nothing for
+    /// a single voter). On a follower, for a READONLY connection: ask the leader for its read
+    /// index (ReadIndex) and wait until this replica has applied it. Otherwise MOVED.
+    pub async fn read_barrier(&self, ri: usize, slot: u16, readonly: bool) -> Result<(), CmdError> {
+        let region = &self.regions[ri];
+        let Some(cluster) = &self.cluster else { return region.read_barrier().await };
+        if region.raft.is_leader() {
+            return region.read_barrier().await;
+        }
+        if !readonly {
+            self.check_leader(ri, slot)?;
+        }
+        let leader = region.leader().ok_or(CmdError::ClusterDown)?;
+        let addr = cluster.voters.iter().find(|(id, _)| *id == leader).map(|(_, a)| a.clone());
+        let addr = addr.ok_or(CmdError::ClusterDown)?;
+        let index = grpc::read_index(&cluster.channels, &addr, region.id)
+            .await
+            .map_err(|e| CmdError::TryAgain(format!("Replica read failed, try again: {}", e.message())))?;
+        region
+            .raft
+            .wait(Some(std::time::Duration::from_secs(5)))
+            .applied_index_at_least(Some(index), "replica read")
+            .await
+            .map_err(|_| CmdError::TryAgain("Replica is catching up, try again".into()))?;
+        Ok(())
+    }
+
+    /// Indexes (in `regions`) of the regions this node answers keyless commands for (DBSIZE,
+    /// FLUSHALL, ...): all when standalone; those it leads in a cluster, as a Redis Cluster
+    /// master answers for its own slots.
+    pub fn served_regions(&self) -> Vec<usize> {
+        (0..self.regions.len()).filter(|&i| self.cluster.is_none() || self.regions[i].raft.is_leader()).collect()
+    }
+
+    /// Keys and expiring keys in the regions this node serves.
+    pub fn served_counts(&self) -> (u64, u64) {
+        self.served_regions().into_iter().fold((0, 0), |(k, e), i| {
+            let r = &self.regions[i];
+            let (a, b) = self.engine.counts.total(r.slots.0, r.slots.1);
+            (k + a, e + b)
+        })
     }
 
     pub fn next_client_id(&self) -> u64 {
@@ -122,10 +259,16 @@ impl Node {
 
     /// The index (in `regions`) of the one region holding all `keys`, or CROSSSLOT when they
     /// span regions.
+    /// In a cluster, keys must also share one slot, as in Redis Cluster.
     pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<usize, CmdError> {
         let mut found: Option<u16> = None;
+        let mut first_slot: Option<u16> = None;
         for k in keys {
-            let r = self.route[key_slot(k) as usize];
+            let slot = key_slot(k);
+            if self.cluster.is_some() && *first_slot.get_or_insert(slot) != slot {
+                return Err(CmdError::CrossSlot);
+            }
+            let r = self.route[slot as usize];
             match found {
                 None => found = Some(r),
                 Some(f) if f != r => return Err(CmdError::CrossSlot),
@@ -137,12 +280,7 @@ impl Node {
 
     /// The address clients are told to use for this node.
     pub fn announce(&self) -> (String, u16) {
-        let ip = match &self.config.announce_ip {
-            Some(ip) => ip.clone(),
-            None if self.config.bind == "0.0.0.0" || self.config.bind == "::" => "127.0.0.1".into(),
-            None => self.config.bind.clone(),
-        };
-        (ip, self.config.announce_port.unwrap_or(self.config.port))
+        announce_of(&self.config)
     }
 
     /// The cluster bus port shown in CLUSTER NODES: the real port + 10000, as in Redis (an
@@ -311,11 +449,11 @@ impl Node {
             }
             "cluster" => {
                 out.push_str("# Cluster\r\n");
-                field(out, "cluster_enabled", 0);
+                field(out, "cluster_enabled", self.cluster.is_some() as u8);
             }
             "keyspace" => {
                 out.push_str("# Keyspace\r\n");
-                let (k, e) = self.engine.counts.total(0, SLOTS as u32);
+                let (k, e) = self.served_counts();
                 if k > 0 {
                     let _ = write!(out, "db0:keys={k},expires={e},avg_ttl=0\r\n");
                 }

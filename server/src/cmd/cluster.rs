@@ -1,6 +1,7 @@
 //! CLUSTER subcommands, READONLY, READWRITE and ASKING. A standalone node answers as a
 //! one-node cluster owning every slot, so cluster-aware clients can use it unchanged
-//! (INFO still says `cluster_enabled:0`).
+//! (INFO still says `cluster_enabled:0`). In a cluster, each region is a Redis Cluster shard:
+//! its leader is the master of its slots and the other replicas are its replicas.
 
 use std::fmt::Write as _;
 
@@ -16,18 +17,77 @@ fn b(s: &str) -> Reply {
     Reply::bulk(Bytes::copy_from_slice(s.as_bytes()))
 }
 
+/// A region as the CLUSTER replies show it: slots `[from, to)`, the leader's node id (when
+/// known and its address is known) and the other replicas' node ids.
+struct Shard {
+    from: u16,
+    to: u32,
+    leader: Option<u64>,
+    replicas: Vec<u64>,
+}
+
+/// The shards of a cluster node, in slot order; None when standalone.
+fn shards_of(ctx: &ConnCtx) -> Option<Vec<Shard>> {
+    let cluster = ctx.node.cluster.as_ref()?;
+    let known: Vec<u64> = cluster.known().into_iter().map(|(id, _)| id).collect();
+    Some(
+        ctx.node
+            .regions
+            .iter()
+            .map(|r| {
+                let leader = r.leader().filter(|l| known.contains(l));
+                let replicas = cluster
+                    .voters
+                    .iter()
+                    .map(|(id, _)| *id)
+                    .filter(|id| Some(*id) != leader && known.contains(id))
+                    .collect();
+                Shard { from: r.slots.0, to: r.slots.1, leader, replicas }
+            })
+            .collect(),
+    )
+}
+
+/// `a-b` ranges of the slots led by `id`, adjacent regions merged.
+fn ranges_of(shards: &[Shard], id: u64) -> Vec<(u16, u32)> {
+    let mut out: Vec<(u16, u32)> = Vec::new();
+    for s in shards.iter().filter(|s| s.leader == Some(id)) {
+        match out.last_mut() {
+            Some(last) if last.1 == s.from as u32 => last.1 = s.to,
+            _ => out.push((s.from, s.to)),
+        }
+    }
+    out
+}
+
+fn max_term(ctx: &ConnCtx) -> u64 {
+    use openraft::async_runtime::watch::WatchReceiver;
+    ctx.node.regions.iter().map(|r| r.raft.metrics().borrow_watched().current_term).max().unwrap_or(0)
+}
+
 pub fn info(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
     let mut s = String::new();
+    let (state, ok, known, size, epoch) = match (shards_of(ctx), &ctx.node.cluster) {
+        (Some(shards), Some(cluster)) => {
+            let ok: u32 = shards.iter().filter(|s| s.leader.is_some()).map(|s| s.to - s.from as u32).sum();
+            let mut leaders: Vec<u64> = shards.iter().filter_map(|s| s.leader).collect();
+            leaders.sort_unstable();
+            leaders.dedup();
+            let state = if ok == SLOTS as u32 { "ok" } else { "fail" };
+            (state, ok, cluster.known().len(), leaders.len(), max_term(ctx))
+        }
+        _ => ("ok", SLOTS as u32, 1, 1, ctx.node.config_epoch()),
+    };
     for (k, v) in [
-        ("cluster_state", "ok".to_string()),
+        ("cluster_state", state.to_string()),
         ("cluster_slots_assigned", SLOTS.to_string()),
-        ("cluster_slots_ok", SLOTS.to_string()),
+        ("cluster_slots_ok", ok.to_string()),
         ("cluster_slots_pfail", "0".into()),
-        ("cluster_slots_fail", "0".into()),
-        ("cluster_known_nodes", "1".into()),
-        ("cluster_size", "1".into()),
-        ("cluster_current_epoch", ctx.node.config_epoch().to_string()),
-        ("cluster_my_epoch", ctx.node.config_epoch().to_string()),
+        ("cluster_slots_fail", (SLOTS as u32 - ok).to_string()),
+        ("cluster_known_nodes", known.to_string()),
+        ("cluster_size", size.to_string()),
+        ("cluster_current_epoch", epoch.to_string()),
+        ("cluster_my_epoch", epoch.to_string()),
         ("cluster_stats_messages_sent", "0".into()),
         ("cluster_stats_messages_received", "0".into()),
         ("total_cluster_links_buffer_limit_exceeded", "0".into()),
@@ -43,6 +103,30 @@ pub fn myid(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
 
 /// `<id> <ip:port@cport> myself,master - 0 0 <epoch> connected 0-16383\n`
 pub fn nodes(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
+    if let (Some(shards), Some(cluster)) = (shards_of(ctx), &ctx.node.cluster) {
+        let epoch = max_term(ctx);
+        let mut out = String::new();
+        for (id, p) in cluster.known() {
+            let flags = if id == cluster.my_id { "myself,master" } else { "master" };
+            let _ = write!(
+                out,
+                "{} {}:{}@{} {flags} - 0 0 {epoch} connected",
+                p.id40,
+                p.host,
+                p.port,
+                p.port as u32 + 10000
+            );
+            for (from, to) in ranges_of(&shards, id) {
+                if to == from as u32 + 1 {
+                    let _ = write!(out, " {from}");
+                } else {
+                    let _ = write!(out, " {from}-{}", to - 1);
+                }
+            }
+            out.push('\n');
+        }
+        return Ok(Reply::Verbatim(Bytes::from(out)));
+    }
     let (ip, port) = ctx.node.announce();
     let line = format!(
         "{} {}:{}@{} myself,master - 0 0 {} connected 0-{}\n",
@@ -56,13 +140,62 @@ pub fn nodes(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Verbatim(Bytes::from(line)))
 }
 
+/// `[ip, port, id, {}]` of node `id` in a CLUSTER SLOTS entry.
+fn slots_node(ctx: &ConnCtx, id: u64) -> Option<Reply> {
+    let p = ctx.node.cluster.as_ref()?.peer(id)?;
+    Some(Reply::Array(vec![b(&p.host), Reply::Int(p.port as i64), b(&p.id40), Reply::Map(vec![])]))
+}
+
 pub fn slots(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
+    if let Some(shards) = shards_of(ctx) {
+        // A region with no leader at the moment still lists its replicas (never a null
+        // host), so clients keep full slot coverage and learn the leader from MOVED.
+        let out = shards
+            .iter()
+            .map(|s| {
+                let mut e = vec![Reply::Int(s.from as i64), Reply::Int(s.to as i64 - 1)];
+                e.extend(s.leader.iter().chain(&s.replicas).filter_map(|&id| slots_node(ctx, id)));
+                Reply::Array(e)
+            })
+            .collect();
+        return Ok(Reply::Array(out));
+    }
     let (ip, port) = ctx.node.announce();
     let node = Reply::Array(vec![b(&ip), Reply::Int(port as i64), b(&ctx.node.node_id), Reply::Map(vec![])]);
     Ok(Reply::Array(vec![Reply::Array(vec![Reply::Int(0), Reply::Int(SLOTS as i64 - 1), node])]))
 }
 
 pub fn shards(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
+    if let (Some(shards), Some(cluster)) = (shards_of(ctx), ctx.node.cluster.clone()) {
+        let out = shards
+            .iter()
+            .map(|s| {
+                let nodes = s
+                    .leader
+                    .iter()
+                    .map(|&id| (id, "master"))
+                    .chain(s.replicas.iter().map(|&id| (id, "replica")))
+                    .filter_map(|(id, role)| {
+                        let p = cluster.peer(id)?;
+                        Some(Reply::Map(vec![
+                            (b("id"), b(&p.id40)),
+                            (b("port"), Reply::Int(p.port as i64)),
+                            (b("ip"), b(&p.host)),
+                            (b("endpoint"), b(&p.host)),
+                            (b("role"), b(role)),
+                            (b("replication-offset"), Reply::Int(0)),
+                            (b("health"), b("online")),
+                        ]))
+                    })
+                    .collect();
+                Reply::Map(vec![
+                    (b("slots"), Reply::Array(vec![Reply::Int(s.from as i64), Reply::Int(s.to as i64 - 1)])),
+                    (b("nodes"), Reply::Array(nodes)),
+                ])
+            })
+            .collect();
+        return Ok(Reply::Array(out));
+    }
     let (ip, port) = ctx.node.announce();
     let node = Reply::Map(vec![
         (b("id"), b(&ctx.node.node_id)),

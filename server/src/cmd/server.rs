@@ -220,7 +220,7 @@ pub fn reset(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn dbsize(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
-    Ok(Reply::Int(ctx.node.engine.counts.total(0, 16384).0 as i64))
+    Ok(Reply::Int(ctx.node.served_counts().0 as i64))
 }
 
 pub fn time(_ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {

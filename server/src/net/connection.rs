@@ -20,6 +20,7 @@ use crate::node::Node;
 use crate::raft::pb;
 use crate::resp::codec::{Limits, Parser};
 use crate::resp::Reply;
+use crate::store::keys::key_slot;
 use crate::store::read::ReadCtx;
 
 use super::txn;
@@ -169,7 +170,13 @@ async fn execute(
                 let region = match keys.is_empty() {
                     true => None,
                     false => match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
-                        Ok(r) => Some(r),
+                        Ok(r) => match node.check_leader(r, key_slot(&argv[keys[0]])) {
+                            Ok(()) => Some(r),
+                            Err(e) => {
+                                replies[slot] = Some(e.to_reply());
+                                continue;
+                            }
+                        },
                         Err(e) => {
                             node.cmdstats.reject(spec);
                             replies[slot] = Some(e.to_reply());
@@ -192,7 +199,7 @@ async fn execute(
                 match region {
                     Some(region) => pending.push(PendingWrite { region, argv, slot }),
                     None => {
-                        for region in 0..node.regions.len() {
+                        for region in node.served_regions() {
                             pending.push(PendingWrite { region, argv: argv.clone(), slot });
                         }
                     }
@@ -220,8 +227,11 @@ async fn execute(
                 };
                 ran[slot] = Some(spec);
                 let region = &node.regions[ri];
-                if !read_barrier_done[ri] {
-                    if let Err(e) = region.read_barrier().await {
+                if keys.is_empty() && node.cluster.is_some() {
+                    // A keyless read (KEYS, SCAN, RANDOMKEY) reads this node's data as it is.
+                } else if !read_barrier_done[ri] {
+                    let kslot = keys.first().map(|&i| key_slot(&argv[i])).unwrap_or(0);
+                    if let Err(e) = node.read_barrier(ri, kslot, session.readonly).await {
                         replies[slot] = Some(e.to_reply());
                         continue;
                     }

@@ -18,6 +18,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::node::Node;
 use crate::raft::pb;
 use crate::resp::Reply;
+use crate::store::keys::key_slot;
 use crate::store::read::ReadCtx;
 
 pub struct Multi {
@@ -77,7 +78,7 @@ async fn watch(node: &Node, session: &mut Session, argv: &[Bytes]) -> CmdResult 
     }
     let ri = node.region_of_keys(argv[1..].iter().map(|k| &k[..]))?;
     let region = &node.regions[ri];
-    region.read_barrier().await?;
+    node.read_barrier(ri, key_slot(&argv[1]), false).await?;
     let ctx = ReadCtx::new(&region.engine, now_ms(), true);
     for key in &argv[1..] {
         let stamp = ctx.get(key)?.map(|v| v.stamp).unwrap_or(0);
@@ -118,6 +119,7 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         same_region(w.region)?;
     }
     let now = now_ms();
+    let mut first_key: Option<Bytes> = None;
     for (spec, argv) in multi.queued {
         let logged = match spec.handler {
             Handler::Write { prepare: Some(p), .. } => match p(&argv, now) {
@@ -141,12 +143,13 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         let keys = spec.keys_of(&logged);
         if keys.is_empty() {
             // A keyless write (FLUSHALL) touches every region.
-            if node.regions.len() > 1 {
+            if node.regions.len() > 1 || node.cluster.is_some() {
                 return Err(CmdError::CrossSlot);
             }
             same_region(0)?;
         } else {
             same_region(node.region_of_keys(keys.iter().map(|&i| &logged[i][..]))?)?;
+            first_key.get_or_insert_with(|| logged[keys[0]].clone());
         }
         steps.push(Step::Logged(block.len()));
         block.push(logged);
@@ -163,7 +166,11 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         commands.push(pb::Command { kind: pb::command::Kind::Exec as i32, argv: check });
         commands.extend(block.into_iter().map(|argv| pb::Command { kind: pb::command::Kind::Client as i32, argv }));
         node.stats.write_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut replies = node.regions[region.unwrap_or(0)].propose(commands).await?.into_iter();
+        let ri = region.unwrap_or(0);
+        // MOVED before anything is proposed; the slot of the transaction's first key.
+        let first_key = watched.first().map(|w| &w.key).or_else(|| first_key.as_ref());
+        node.check_leader(ri, first_key.map(|k| key_slot(k)).unwrap_or(0))?;
+        let mut replies = node.regions[ri].propose(commands).await?.into_iter();
         match replies.next() {
             Some(Reply::NilArray) => return Ok(Reply::NilArray),
             Some(Reply::Error(e)) => return Err(CmdError::Other(e)),

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::async_runtime::watch::WatchReceiver;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, Config, ReadPolicy, SnapshotPolicy};
 
@@ -103,6 +104,37 @@ impl Region {
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
         Ok(Arc::new(Region { id, slots, raft, engine, single_voter: true, stats, proposals: tx }))
+    }
+
+    /// Opens a replica of a region replicated on `members` (replica id -> its node's gRPC
+    /// address). `bootstrap`: this node creates the group if it has never been initialized
+    /// (one node does this for a new cluster; the others learn it from the first leader).
+    /// Does not wait for a leader: the other replicas may still be starting.
+    pub async fn open_replica(
+        engine: Arc<Engine>,
+        id: u64,
+        slots: (u16, u32),
+        replica_id: u64,
+        members: BTreeMap<u64, BasicNode>,
+        network: super::grpc::GrpcNetwork,
+        bootstrap: bool,
+    ) -> anyhow::Result<Arc<Region>> {
+        let config = Arc::new(raft_config().validate()?);
+        let log = LogStore::new(engine.clone(), id);
+        let sm = StateMachine::open(engine.clone(), id, slots)?;
+        let raft = Raft::new(replica_id, config, network, log, sm).await?;
+        if bootstrap && !raft.is_initialized().await? {
+            raft.initialize(members).await?;
+        }
+        let (tx, rx) = mpsc::channel(4096);
+        let stats = Arc::new(RegionStats::default());
+        tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
+        Ok(Arc::new(Region { id, slots, raft, engine, single_voter: false, stats, proposals: tx }))
+    }
+
+    /// The replica id of the region's current leader, if one is known.
+    pub fn leader(&self) -> Option<u64> {
+        self.raft.metrics().borrow_watched().current_leader
     }
 
     /// Proposes a batch of deterministic commands (merged with other connections' batches into
