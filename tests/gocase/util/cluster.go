@@ -1,0 +1,172 @@
+package util
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+// ClusterReadyTimeout bounds how long a new or recovering cluster may take until every node
+// reports cluster_state:ok and all nodes give the same CLUSTER SLOTS.
+const ClusterReadyTimeout = 60 * time.Second
+
+// Cluster is n real redraft-server processes on loopback forming one cluster: node i has
+// --node-id i+1, its own RESP and gRPC ports and data dir.
+type Cluster struct {
+	t     testing.TB
+	Nodes []*Server
+}
+
+// StartCluster starts n nodes with `--cluster 1=127.0.0.1:g1,...` (extra opts are passed to
+// every node) and waits until the cluster is ready (see WaitReady).
+func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t}
+	grpcPorts := make([]int, n)
+	var list []string
+	for i := range grpcPorts {
+		grpcPorts[i] = freePort(t)
+		list = append(list, fmt.Sprintf("%d=127.0.0.1:%d", i+1, grpcPorts[i]))
+	}
+	for i := 0; i < n; i++ {
+		o := map[string]string{
+			"node-id":   strconv.Itoa(i + 1),
+			"grpc-port": strconv.Itoa(grpcPorts[i]),
+			"cluster":   strings.Join(list, ","),
+		}
+		for k, v := range opts {
+			o[k] = v
+		}
+		c.Nodes = append(c.Nodes, newServer(t, o))
+	}
+	// A node is ready as soon as it serves RESP; it does not wait for its peers.
+	for _, s := range c.Nodes {
+		s.start()
+	}
+	c.WaitReady()
+	return c
+}
+
+// Running is the nodes that have not been stopped.
+func (c *Cluster) Running() []*Server {
+	var out []*Server
+	for _, s := range c.Nodes {
+		if s.running() && !s.stopped {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// WaitReady polls the running nodes until each says cluster_state:ok and they all give the
+// same CLUSTER SLOTS; it returns how long that took.
+func (c *Cluster) WaitReady() time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	var last string
+	for time.Since(start) < ClusterReadyTimeout {
+		if ok, why := c.agree(); ok {
+			return time.Since(start)
+		} else {
+			last = why
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("cluster not ready within %v: %s", ClusterReadyTimeout, last)
+	return 0
+}
+
+func (c *Cluster) agree() (bool, string) {
+	ctx := context.Background()
+	var first string
+	for _, s := range c.Running() {
+		rdb := s.NewClient()
+		info, err := rdb.ClusterInfo(ctx).Result()
+		if err != nil {
+			_ = rdb.Close()
+			return false, fmt.Sprintf("%s: CLUSTER INFO: %v", s.Addr(), err)
+		}
+		if !strings.Contains(info, "cluster_state:ok") {
+			_ = rdb.Close()
+			return false, fmt.Sprintf("%s: %s", s.Addr(), strings.ReplaceAll(info, "\r\n", " "))
+		}
+		slots, err := rdb.Do(ctx, "CLUSTER", "SLOTS").Result()
+		_ = rdb.Close()
+		if err != nil {
+			return false, fmt.Sprintf("%s: CLUSTER SLOTS: %v", s.Addr(), err)
+		}
+		view := fmt.Sprint(slots)
+		if first == "" {
+			first = view
+		} else if view != first {
+			return false, fmt.Sprintf("views differ: %s vs %s", first, view)
+		}
+	}
+	return true, ""
+}
+
+// Addrs is the RESP address of every running node.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, s := range c.Running() {
+		out = append(out, s.Addr())
+	}
+	return out
+}
+
+// NewClusterClient returns a go-redis ClusterClient seeded with every node (RESP3), with
+// go-redis' own redirect and retry handling left on.
+func (c *Cluster) NewClusterClient() *redis.ClusterClient {
+	var addrs []string
+	for _, s := range c.Nodes {
+		addrs = append(addrs, s.Addr())
+	}
+	return redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs:        addrs,
+		Protocol:     3,
+		DialTimeout:  5 * time.Second,
+		ReadTimeout:  20 * time.Second,
+		WriteTimeout: 20 * time.Second,
+		MaxRedirects: 8,
+	})
+}
+
+// LeaderOf is the node that leads `slot` according to the first running node's CLUSTER SLOTS.
+func (c *Cluster) LeaderOf(slot int) *Server {
+	c.t.Helper()
+	ctx := context.Background()
+	rdb := c.Running()[0].NewClient()
+	defer func() { _ = rdb.Close() }()
+	slots, err := rdb.ClusterSlots(ctx).Result()
+	require.NoError(c.t, err)
+	for _, r := range slots {
+		if r.Start <= slot && slot <= r.End {
+			for _, s := range c.Nodes {
+				if s.Addr() == r.Nodes[0].Addr {
+					return s
+				}
+			}
+		}
+	}
+	c.t.Fatalf("no leader listed for slot %d", slot)
+	return nil
+}
+
+// NotLeaderOf is a running node other than the leader of `slot`.
+func (c *Cluster) NotLeaderOf(slot int) *Server {
+	c.t.Helper()
+	l := c.LeaderOf(slot)
+	for _, s := range c.Running() {
+		if s != l {
+			return s
+		}
+	}
+	c.t.Fatalf("no follower of slot %d is running", slot)
+	return nil
+}
