@@ -406,15 +406,12 @@ async fn transfer_leader(node: &Node, id: &str, body: &[u8]) -> Response {
     let Some(region) = id.parse::<u64>().ok().and_then(|id| node.regions.iter().find(|r| r.id == id)) else {
         return Response::error(404, "no such region");
     };
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        to: u64,
-    }
-    let to = match serde_json::from_slice::<Body>(body) {
-        Ok(b) => b.to,
-        Err(e) => return Response::error(400, &format!("expected {{\"to\": <node id>}}: {e}")),
+    // Exactly `{"to": <u64>}` (serde would also take `[n]` for a struct, hence by hand).
+    let to = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(o)) if o.len() == 1 => o.get("to").and_then(Value::as_u64),
+        _ => None,
     };
+    let Some(to) = to else { return Response::error(400, "expected a JSON body {\"to\": <node id>}") };
     let v = region_view(region);
     if !v.is_leader {
         return Response::json(409, json!({ "error": "not leader", "leader": v.leader }));
