@@ -1,5 +1,6 @@
 //! The registry of connected clients (CLIENT LIST / CLIENT INFO) and the per-command and
-//! per-error counters of INFO commandstats / errorstats.
+//! per-error counters of INFO commandstats / errorstats (and of the admin port's /metrics,
+//! which also reads the per-command latency histograms kept here).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -102,6 +103,14 @@ impl Clients {
     }
 }
 
+/// Upper bounds, in microseconds, of the command latency histogram buckets: 1-2.5-5 steps
+/// from 10us to 10s. A call slower than the last bound lands in the overflow (+Inf) bucket.
+pub const LATENCY_BUCKETS_US: [u64; 19] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
+    2_500_000, 5_000_000, 10_000_000,
+];
+const BUCKETS: usize = LATENCY_BUCKETS_US.len() + 1;
+
 /// Calls, time and errors of one command (INFO commandstats).
 #[derive(Default)]
 struct CmdStat {
@@ -109,6 +118,24 @@ struct CmdStat {
     usec: AtomicU64,
     rejected: AtomicU64,
     failed: AtomicU64,
+    /// Calls per latency bucket (not cumulative); the last is the overflow bucket.
+    buckets: [AtomicU64; BUCKETS],
+}
+
+/// One command's counters as read at one moment (/metrics).
+pub struct CommandSnapshot {
+    pub name: &'static str,
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    /// Per-bucket (not cumulative) call counts, bounds `LATENCY_BUCKETS_US` then +Inf.
+    pub buckets: [u64; BUCKETS],
+}
+
+/// The latency bucket of a call: the first whose bound is >= `usec`, else the overflow.
+fn bucket_of(usec: u64) -> usize {
+    LATENCY_BUCKETS_US.partition_point(|&b| b < usec)
 }
 
 pub struct CommandStats {
@@ -139,6 +166,7 @@ impl CommandStats {
         let s = &self.by_index[index_of(spec)];
         s.calls.fetch_add(1, Ordering::Relaxed);
         s.usec.fetch_add(usec, Ordering::Relaxed);
+        s.buckets[bucket_of(usec)].fetch_add(1, Ordering::Relaxed);
         if failed {
             s.failed.fetch_add(1, Ordering::Relaxed);
         }
@@ -154,6 +182,39 @@ impl CommandStats {
         let code = text.split(' ').next().unwrap_or("ERR");
         self.total_errors.fetch_add(1, Ordering::Relaxed);
         *self.errors.lock().expect("errorstats lock").entry(code.to_string()).or_default() += 1;
+    }
+
+    /// The counters of every command that has been called or rejected, in table order. Each
+    /// counter is read on its own: under load `calls` and the bucket sum may differ by the
+    /// calls being recorded at that moment.
+    pub fn snapshot(&self) -> Vec<CommandSnapshot> {
+        COMMANDS
+            .iter()
+            .zip(&self.by_index)
+            .filter_map(|(spec, s)| {
+                let calls = s.calls.load(Ordering::Relaxed);
+                let rejected = s.rejected.load(Ordering::Relaxed);
+                if calls == 0 && rejected == 0 {
+                    return None;
+                }
+                Some(CommandSnapshot {
+                    name: spec.name,
+                    calls,
+                    usec: s.usec.load(Ordering::Relaxed),
+                    rejected,
+                    failed: s.failed.load(Ordering::Relaxed),
+                    buckets: std::array::from_fn(|i| s.buckets[i].load(Ordering::Relaxed)),
+                })
+            })
+            .collect()
+    }
+
+    /// Error replies by code, sorted by code.
+    pub fn errors(&self) -> Vec<(String, u64)> {
+        let mut codes: Vec<(String, u64)> =
+            self.errors.lock().expect("errorstats lock").iter().map(|(c, n)| (c.clone(), *n)).collect();
+        codes.sort();
+        codes
     }
 
     pub fn write_commandstats(&self, out: &mut String) {
@@ -175,11 +236,39 @@ impl CommandStats {
     }
 
     pub fn write_errorstats(&self, out: &mut String) {
-        let errors = self.errors.lock().expect("errorstats lock");
-        let mut codes: Vec<_> = errors.iter().collect();
-        codes.sort();
-        for (code, n) in codes {
+        for (code, n) in self.errors() {
             let _ = write!(out, "errorstat_{code}:count={n}\r\n");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_buckets() {
+        assert_eq!(bucket_of(0), 0);
+        assert_eq!(bucket_of(10), 0);
+        assert_eq!(bucket_of(11), 1);
+        assert_eq!(bucket_of(1_000), 6);
+        assert_eq!(bucket_of(10_000_000), LATENCY_BUCKETS_US.len() - 1);
+        assert_eq!(bucket_of(10_000_001), LATENCY_BUCKETS_US.len());
+        assert!(LATENCY_BUCKETS_US.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn record_fills_histogram() {
+        let st = CommandStats::default();
+        let set = COMMANDS.iter().find(|c| c.name == "set").expect("set");
+        st.record(set, 5, false);
+        st.record(set, 300, true);
+        st.record(set, u64::MAX, false);
+        let snap = st.snapshot();
+        let s = snap.iter().find(|c| c.name == "set").expect("set recorded");
+        assert_eq!((s.calls, s.failed), (3, 1));
+        assert_eq!(s.buckets.iter().sum::<u64>(), 3);
+        assert_eq!((s.buckets[0], s.buckets[5], s.buckets[BUCKETS - 1]), (1, 1, 1));
+        assert_eq!(snap.len(), 1);
     }
 }

@@ -3,6 +3,7 @@
 //! Every write is proposed to a region's Raft group (openraft) and acknowledged only once it
 //! is committed in the RocksDB-backed log and applied; reads are linearizable.
 
+mod admin;
 mod clients;
 mod cluster;
 mod cmd;
@@ -51,6 +52,14 @@ fn main() -> anyhow::Result<()> {
 async fn run(config: config::Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
+    let admin = match config.admin_port {
+        Some(port) => Some(
+            TcpListener::bind((config.bind.as_str(), port))
+                .await
+                .map_err(|e| anyhow::anyhow!("admin port {port}: {e}"))?,
+        ),
+        None => None,
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let node = match config.grpc_port {
         None => node::Node::open_standalone(config).await?,
@@ -68,6 +77,13 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
             node
         }
     };
+    if let Some(admin) = admin {
+        let mut stop = stop_rx.clone();
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        tokio::spawn(admin::serve(admin, node.clone(), shutdown));
+    }
     expire::spawn(node.clone(), stop_rx.clone());
     let server = tokio::spawn(net::listener::run(node.clone(), listener, stop_rx));
     // Installed before the readiness line: a SIGTERM right after it must stop us cleanly.
