@@ -149,7 +149,9 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
             same_region(0)?;
         } else {
             same_region(node.region_of_keys(keys.iter().map(|&i| &logged[i][..]))?)?;
-            first_key.get_or_insert_with(|| logged[keys[0]].clone());
+            if first_key.is_none() {
+                first_key = Some(logged[keys[0]].clone());
+            }
         }
         steps.push(Step::Logged(block.len()));
         block.push(logged);
@@ -168,7 +170,7 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         node.stats.write_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ri = region.unwrap_or(0);
         // MOVED before anything is proposed; the slot of the transaction's first key.
-        let first_key = watched.first().map(|w| &w.key).or_else(|| first_key.as_ref());
+        let first_key = watched.first().map(|w| &w.key).or(first_key.as_ref());
         node.check_leader(ri, first_key.map(|k| key_slot(k)).unwrap_or(0))?;
         let mut replies = node.regions[ri].propose(commands).await?.into_iter();
         match replies.next() {
