@@ -4,6 +4,7 @@
 //! touches this folder and `store/{log,sm}.rs` only.
 
 pub mod convert;
+pub mod grpc;
 pub mod network;
 pub mod region;
 
