@@ -1,13 +1,18 @@
 //! openraft types <-> prost messages. The log, votes and applied state are stored as these
-//! messages so the on-disk format is ours, versioned, and readable across upgrades.
+//! messages so the on-disk format is ours, versioned, and readable across upgrades; the Raft
+//! RPCs between nodes are these messages too.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use openraft::impls::leader_id_adv::LeaderId;
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest, TransferLeaderResponse,
+    VoteRequest, VoteResponse,
+};
 use openraft::{BasicNode, EntryPayload};
 use prost::Message;
 
-use super::{pb, Entry, LogId, Membership, Proposal, StoredMembership, Vote};
+use super::{pb, Entry, LogId, Membership, Proposal, SnapshotMeta, StoredMembership, TypeConfig, Vote};
 use crate::store::StoreError;
 
 fn corrupt(what: &str) -> StoreError {
@@ -79,6 +84,16 @@ pub fn entry_to_pb(e: &Entry) -> pb::Entry {
     pb::Entry { log_id: Some(log_id_to_pb(&e.log_id)), payload: Some(payload) }
 }
 
+/// `entry_to_pb` without copying the payload.
+pub fn entry_into_pb(e: Entry) -> pb::Entry {
+    let payload = match e.payload {
+        EntryPayload::Blank => pb::entry::Payload::Blank(pb::Blank {}),
+        EntryPayload::Normal(p) => pb::entry::Payload::Normal(p.0),
+        EntryPayload::Membership(m) => pb::entry::Payload::Membership(membership_to_pb(&m)),
+    };
+    pb::Entry { log_id: Some(log_id_to_pb(&e.log_id)), payload: Some(payload) }
+}
+
 pub fn entry_from_pb(e: pb::Entry) -> Result<Entry, StoreError> {
     let log_id = log_id_from_pb(e.log_id.as_ref().ok_or_else(|| corrupt("entry log id"))?)?;
     let payload = match e.payload.ok_or_else(|| corrupt("entry payload"))? {
@@ -96,6 +111,153 @@ pub fn encode_entry(e: &Entry) -> Vec<u8> {
 pub fn decode_entry(raw: &[u8]) -> Result<Entry, StoreError> {
     let pb = pb::Entry::decode(raw).map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?;
     entry_from_pb(pb)
+}
+
+fn opt_log_id_from_pb(id: &Option<pb::LogId>) -> Result<Option<LogId>, StoreError> {
+    id.as_ref().map(log_id_from_pb).transpose()
+}
+
+fn req_vote(v: &Option<pb::Vote>) -> Result<Vote, StoreError> {
+    vote_from_pb(v.as_ref().ok_or_else(|| corrupt("vote"))?)
+}
+
+// ---- Raft RPCs ------------------------------------------------------------------------------
+
+pub fn vote_request_to_pb(region: u64, r: &VoteRequest<TypeConfig>, pre_vote: bool) -> pb::VoteRequest {
+    pb::VoteRequest {
+        region_id: region,
+        vote: Some(vote_to_pb(&r.vote)),
+        last_log_id: r.last_log_id.as_ref().map(log_id_to_pb),
+        pre_vote,
+        leadership_transfer: r.leadership_transfer,
+    }
+}
+
+pub fn vote_request_from_pb(r: &pb::VoteRequest) -> Result<VoteRequest<TypeConfig>, StoreError> {
+    let mut req = VoteRequest::new(req_vote(&r.vote)?, opt_log_id_from_pb(&r.last_log_id)?);
+    req.leadership_transfer = r.leadership_transfer;
+    Ok(req)
+}
+
+pub fn vote_response_to_pb(r: &VoteResponse<TypeConfig>) -> pb::VoteResponse {
+    pb::VoteResponse {
+        vote: Some(vote_to_pb(&r.vote)),
+        vote_granted: r.vote_granted,
+        last_log_id: r.last_log_id.as_ref().map(log_id_to_pb),
+    }
+}
+
+pub fn vote_response_from_pb(r: &pb::VoteResponse) -> Result<VoteResponse<TypeConfig>, StoreError> {
+    Ok(VoteResponse::new(req_vote(&r.vote)?, opt_log_id_from_pb(&r.last_log_id)?, r.vote_granted))
+}
+
+pub fn append_request_to_pb(region: u64, r: AppendEntriesRequest<TypeConfig>) -> pb::AppendRequest {
+    pb::AppendRequest {
+        region_id: region,
+        vote: Some(vote_to_pb(&r.vote)),
+        prev_log_id: r.prev_log_id.as_ref().map(log_id_to_pb),
+        entries: r.entries.into_iter().map(entry_into_pb).collect(),
+        leader_commit: r.leader_commit.as_ref().map(log_id_to_pb),
+    }
+}
+
+pub fn append_request_from_pb(r: pb::AppendRequest) -> Result<AppendEntriesRequest<TypeConfig>, StoreError> {
+    Ok(AppendEntriesRequest {
+        vote: req_vote(&r.vote)?,
+        prev_log_id: opt_log_id_from_pb(&r.prev_log_id)?,
+        leader_commit: opt_log_id_from_pb(&r.leader_commit)?,
+        entries: r.entries.into_iter().map(entry_from_pb).collect::<Result<_, _>>()?,
+    })
+}
+
+pub fn append_response_to_pb(r: &AppendEntriesResponse<TypeConfig>) -> pb::AppendResponse {
+    use pb::append_response::Result as R;
+    let result = match r {
+        AppendEntriesResponse::Success => R::Success(pb::Blank {}),
+        AppendEntriesResponse::PartialSuccess(Some(id)) => R::PartialSuccess(log_id_to_pb(id)),
+        AppendEntriesResponse::PartialSuccess(None) => R::PartialSuccessNone(pb::Blank {}),
+        AppendEntriesResponse::Conflict => R::Conflict(pb::Blank {}),
+        AppendEntriesResponse::HigherVote(v) => R::HigherVote(vote_to_pb(v)),
+    };
+    pb::AppendResponse { result: Some(result) }
+}
+
+pub fn append_response_from_pb(r: &pb::AppendResponse) -> Result<AppendEntriesResponse<TypeConfig>, StoreError> {
+    use pb::append_response::Result as R;
+    Ok(match r.result.as_ref().ok_or_else(|| corrupt("append result"))? {
+        R::Success(_) => AppendEntriesResponse::Success,
+        R::PartialSuccess(id) => AppendEntriesResponse::PartialSuccess(Some(log_id_from_pb(id)?)),
+        R::PartialSuccessNone(_) => AppendEntriesResponse::PartialSuccess(None),
+        R::Conflict(_) => AppendEntriesResponse::Conflict,
+        R::HigherVote(v) => AppendEntriesResponse::HigherVote(vote_from_pb(v)?),
+    })
+}
+
+pub fn snapshot_meta_to_pb(m: &SnapshotMeta) -> pb::SnapshotMeta {
+    pb::SnapshotMeta {
+        last_log_id: m.last_log_id.as_ref().map(log_id_to_pb),
+        last_membership: Some(stored_membership_to_pb(&m.last_membership)),
+        snapshot_id: String::new(),
+    }
+}
+
+pub fn snapshot_meta_from_pb(m: &pb::SnapshotMeta) -> Result<SnapshotMeta, StoreError> {
+    let membership = m.last_membership.as_ref().ok_or_else(|| corrupt("snapshot membership"))?;
+    Ok(SnapshotMeta {
+        last_log_id: opt_log_id_from_pb(&m.last_log_id)?,
+        last_membership: stored_membership_from_pb(membership)?,
+    })
+}
+
+pub fn snapshot_response_from_pb(r: &pb::SnapshotResponse) -> Result<SnapshotResponse<TypeConfig>, StoreError> {
+    Ok(SnapshotResponse::new(req_vote(&r.vote)?))
+}
+
+pub fn transfer_leader_request_to_pb(region: u64, r: &TransferLeaderRequest<TypeConfig>) -> pb::TransferLeaderRequest {
+    pb::TransferLeaderRequest {
+        region_id: region,
+        from_leader: Some(vote_to_pb(r.from_leader())),
+        to: *r.to_node_id(),
+        last_log_id: r.last_log_id().map(log_id_to_pb),
+    }
+}
+
+pub fn transfer_leader_request_from_pb(
+    r: &pb::TransferLeaderRequest,
+) -> Result<TransferLeaderRequest<TypeConfig>, StoreError> {
+    Ok(TransferLeaderRequest::new(req_vote(&r.from_leader)?, r.to, opt_log_id_from_pb(&r.last_log_id)?))
+}
+
+pub fn transfer_leader_response_to_pb(r: &TransferLeaderResponse<TypeConfig>) -> pb::TransferLeaderResponse {
+    use openraft::raft::TransferLeaderError as E;
+    use pb::transfer_leader_response::Result as R;
+    let result = match r {
+        Ok(()) => R::Ok(pb::Blank {}),
+        Err(E::VoteChanged { expected, actual }) => {
+            R::VoteChanged(pb::VoteChanged { expected: Some(vote_to_pb(expected)), actual: Some(vote_to_pb(actual)) })
+        }
+        Err(E::LogNotFlushed { expected, actual }) => R::LogNotFlushed(pb::LogNotFlushed {
+            expected: expected.as_ref().map(log_id_to_pb),
+            actual: actual.as_ref().map(log_id_to_pb),
+        }),
+    };
+    pb::TransferLeaderResponse { result: Some(result) }
+}
+
+pub fn transfer_leader_response_from_pb(
+    r: &pb::TransferLeaderResponse,
+) -> Result<TransferLeaderResponse<TypeConfig>, StoreError> {
+    use openraft::raft::TransferLeaderError as E;
+    use pb::transfer_leader_response::Result as R;
+    Ok(match &r.result {
+        None | Some(R::Ok(_)) => Ok(()),
+        Some(R::VoteChanged(v)) => {
+            Err(E::VoteChanged { expected: req_vote(&v.expected)?, actual: req_vote(&v.actual)? })
+        }
+        Some(R::LogNotFlushed(l)) => {
+            Err(E::LogNotFlushed { expected: opt_log_id_from_pb(&l.expected)?, actual: opt_log_id_from_pb(&l.actual)? })
+        }
+    })
 }
 
 #[cfg(test)]
@@ -125,6 +287,56 @@ mod tests {
             _ => panic!("payload changed"),
         }
         assert!(decode_entry(b"\xff\xff").is_err());
+    }
+
+    #[test]
+    fn rpc_roundtrip() {
+        let leader = LeaderId { term: 4, node_id: 3 };
+        let vote = Vote { leader_id: leader, committed: true };
+        let lid = |i| LogId::new(leader, i);
+        let wb = pb::WriteBatch { now_ms: 5, commands: vec![pb::Command { kind: 0, argv: vec!["PING".into()] }] };
+        let entries = vec![
+            Entry { log_id: lid(8), payload: EntryPayload::Blank },
+            Entry { log_id: lid(9), payload: EntryPayload::Normal(Proposal(wb)) },
+        ];
+        let req = AppendEntriesRequest::<TypeConfig> {
+            vote,
+            prev_log_id: Some(lid(7)),
+            entries: entries.clone(),
+            leader_commit: None,
+        };
+        let pb = append_request_to_pb(11, req.clone());
+        assert_eq!(pb.region_id, 11);
+        let back = append_request_from_pb(pb).unwrap();
+        assert_eq!((back.vote, back.prev_log_id, back.leader_commit), (req.vote, req.prev_log_id, req.leader_commit));
+        assert_eq!(
+            back.entries.iter().map(encode_entry).collect::<Vec<_>>(),
+            entries.iter().map(encode_entry).collect::<Vec<_>>()
+        );
+        for r in [
+            AppendEntriesResponse::Success,
+            AppendEntriesResponse::PartialSuccess(Some(lid(3))),
+            AppendEntriesResponse::PartialSuccess(None),
+            AppendEntriesResponse::Conflict,
+            AppendEntriesResponse::HigherVote(vote),
+        ] {
+            assert_eq!(append_response_from_pb(&append_response_to_pb(&r)).unwrap(), r);
+        }
+        let mut vr = VoteRequest::<TypeConfig>::new(vote, Some(lid(2)));
+        vr.leadership_transfer = true;
+        let pb = vote_request_to_pb(11, &vr, true);
+        assert!(pb.pre_vote);
+        assert_eq!(vote_request_from_pb(&pb).unwrap(), vr);
+        let resp = VoteResponse::<TypeConfig>::new(vote, None, true);
+        assert_eq!(vote_response_from_pb(&vote_response_to_pb(&resp)).unwrap(), resp);
+        let tl = TransferLeaderRequest::<TypeConfig>::new(vote, 2, Some(lid(6)));
+        assert_eq!(transfer_leader_request_from_pb(&transfer_leader_request_to_pb(11, &tl)).unwrap(), tl);
+        let refused: TransferLeaderResponse<TypeConfig> =
+            Err(openraft::raft::TransferLeaderError::LogNotFlushed { expected: Some(lid(6)), actual: None });
+        for r in [Ok(()), refused] {
+            assert_eq!(transfer_leader_response_from_pb(&transfer_leader_response_to_pb(&r)).unwrap(), r);
+        }
+        assert!(append_response_from_pb(&pb::AppendResponse::default()).is_err());
     }
 
     #[test]

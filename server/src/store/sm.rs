@@ -1,10 +1,17 @@
 //! The state machine of one region: applies committed entries to RocksDB.
 //!
 //! Invariant: an entry's data, the new per-slot counts and the region's applied log id are
-//! written in ONE WriteBatch. The state in RocksDB is itself the snapshot: building one records
-//! the applied log id.
+//! written in ONE WriteBatch, so any RocksDB snapshot holds a region state together with the
+//! log id it is at.
+//!
+//! Snapshots: the state in RocksDB is durable, so openraft's snapshot (built every
+//! `snapshot_policy` entries, after which the log before it may be purged) only records the
+//! applied point, which keeps it cheap for a standalone node that never sends one. The region's
+//! data is read only when openraft asks for the current snapshot to send it to a replica behind
+//! the purged log: see `get_current_snapshot`.
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -34,6 +41,8 @@ pub struct StateMachine {
     engine: Arc<Engine>,
     applied: Option<LogId>,
     membership: StoredMembership,
+    /// A snapshot point was built or installed by this process (see `get_current_snapshot`).
+    has_snapshot: Arc<AtomicBool>,
 }
 
 fn ioerr(e: impl std::fmt::Display) -> io::Error {
@@ -46,19 +55,8 @@ const DATA_CFS: [&str; 3] = [keys::CF_METADATA, keys::CF_SUBKEYS, keys::CF_ZSET_
 impl StateMachine {
     pub fn open(engine: Arc<Engine>, region: u64, slots: (u16, u32)) -> io::Result<StateMachine> {
         let raw = engine.db.get_cf(engine.cf(keys::CF_META), keys::region_applied_key(region)).map_err(ioerr)?;
-        let (applied, membership) = match raw {
-            None => (None, StoredMembership::default()),
-            Some(raw) => {
-                let p = pb::RegionApplied::decode(raw.as_slice()).map_err(ioerr)?;
-                let applied = p.applied.as_ref().map(convert::log_id_from_pb).transpose()?;
-                let m = match &p.membership {
-                    Some(m) => convert::stored_membership_from_pb(m)?,
-                    None => StoredMembership::default(),
-                };
-                (applied, m)
-            }
-        };
-        Ok(StateMachine { region, slots, engine, applied, membership })
+        let (applied, membership) = decode_applied(raw.as_deref())?;
+        Ok(StateMachine { region, slots, engine, applied, membership, has_snapshot: Arc::default() })
     }
 
     fn applied_record(&self) -> Vec<u8> {
@@ -129,6 +127,54 @@ impl StateMachine {
     }
 }
 
+/// A region's applied log id and membership from its `region_applied` record.
+fn decode_applied(raw: Option<&[u8]>) -> io::Result<(Option<LogId>, StoredMembership)> {
+    let Some(raw) = raw else { return Ok((None, StoredMembership::default())) };
+    let p = pb::RegionApplied::decode(raw).map_err(ioerr)?;
+    let applied = p.applied.as_ref().map(convert::log_id_from_pb).transpose()?;
+    let m = match &p.membership {
+        Some(m) => convert::stored_membership_from_pb(m)?,
+        None => StoredMembership::default(),
+    };
+    Ok((applied, m))
+}
+
+/// `pb::KeyValue::cf` of the slot-count records (`meta` CF); `0..CF_COUNTS` index `DATA_CFS`.
+const CF_COUNTS: u32 = DATA_CFS.len() as u32;
+
+/// The region's whole state as one snapshot: its applied record, its key ranges in the data CFs
+/// and its slot-count records, all read from ONE RocksDB snapshot, so the data is exactly the
+/// state at `meta.last_log_id`. The pairs are in the order and format `install_snapshot` reads.
+///
+/// Held in memory: fine for regions up to a few hundred MB (the sender holds it while it
+/// streams, the receiver until it is installed); bigger regions need a file-based snapshot
+/// (RocksDB checkpoint / SST ingestion) instead.
+pub fn read_region(engine: &Engine, region: u64, slots: (u16, u32)) -> io::Result<Snapshot> {
+    let snap = engine.db.snapshot();
+    let meta_cf = engine.cf(keys::CF_META);
+    let raw = snap.get_cf(meta_cf, keys::region_applied_key(region)).map_err(ioerr)?;
+    let (last_log_id, last_membership) = decode_applied(raw.as_deref())?;
+    let mut pairs = Vec::new();
+    let mut scan = |cf: u32, name: &str, start: Vec<u8>, end: Vec<u8>| -> io::Result<()> {
+        let mut ro = rocksdb::ReadOptions::default();
+        ro.fill_cache(false);
+        ro.set_iterate_upper_bound(end);
+        let mut it = snap.raw_iterator_cf_opt(engine.cf(name), ro);
+        it.seek(&start);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            pairs.push(pb::KeyValue { cf, key: Bytes::copy_from_slice(k), value: Bytes::copy_from_slice(v) });
+            it.next();
+        }
+        it.status().map_err(ioerr)
+    };
+    for (i, name) in DATA_CFS.iter().enumerate() {
+        scan(i as u32, name, keys::slot_range_start(slots.0), keys::slot_range_end(slots.1))?;
+    }
+    let (cs, ce) = keys::slot_count_range(slots.0, slots.1);
+    scan(CF_COUNTS, keys::CF_META, cs, ce)?;
+    Ok(Snapshot { meta: SnapshotMeta { last_log_id, last_membership }, snapshot: pb::SnapshotData { pairs } })
+}
+
 /// EXEC's WATCH check: `(n, true)` when every watched key still has its recorded stamp.
 fn watch_check(ctx: &ApplyCtx, argv: &[Bytes]) -> Result<(usize, bool), CmdError> {
     let num = |b: &Bytes| std::str::from_utf8(b).ok().and_then(|s| s.parse::<u64>().ok());
@@ -143,15 +189,19 @@ fn watch_check(ctx: &ApplyCtx, argv: &[Bytes]) -> Result<(usize, bool), CmdError
     Ok((n, ok))
 }
 
-/// Records the applied state as the snapshot point: the data is already in RocksDB.
+/// Records the applied state as the snapshot point, without data: the data is already durable
+/// in RocksDB, and reading it every `snapshot_policy` entries would cost a standalone node a full
+/// scan of its regions for nothing. `get_current_snapshot` reads it when a snapshot is sent.
 pub struct SnapshotBuilder {
     meta: SnapshotMeta,
+    has_snapshot: Arc<AtomicBool>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = pb::SnapshotData;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        self.has_snapshot.store(true, Ordering::Release);
         Ok(Snapshot { meta: self.meta.clone(), snapshot: pb::SnapshotData::default() })
     }
 }
@@ -204,7 +254,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        SnapshotBuilder { meta: SnapshotMeta { last_log_id: self.applied, last_membership: self.membership.clone() } }
+        SnapshotBuilder {
+            meta: SnapshotMeta { last_log_id: self.applied, last_membership: self.membership.clone() },
+            has_snapshot: self.has_snapshot.clone(),
+        }
     }
 
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: pb::SnapshotData) -> Result<(), io::Error> {
@@ -219,11 +272,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         for kv in &snapshot.pairs {
             let cf = match kv.cf {
                 0..=2 => DATA_CFS[kv.cf as usize],
-                3 => keys::CF_META,
+                CF_COUNTS => keys::CF_META,
                 _ => return Err(ioerr("snapshot: unknown column family")),
             };
             b.put_cf(self.engine.cf(cf), &kv.key, &kv.value);
-            if kv.cf == 3 && kv.key.len() == 3 && kv.value.len() == 16 {
+            if kv.cf == CF_COUNTS && kv.key.len() == 3 && kv.value.len() == 16 {
                 let slot = u16::from_be_bytes([kv.key[1], kv.key[2]]);
                 let k = u64::from_be_bytes(kv.value[..8].try_into().unwrap());
                 let e = u64::from_be_bytes(kv.value[8..].try_into().unwrap());
@@ -240,14 +293,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         for (slot, k, e) in counts {
             self.engine.counts.set(slot, k, e);
         }
-        self.engine.io.sync().await
+        self.engine.io.sync().await?;
+        self.has_snapshot.store(true, Ordering::Release);
+        Ok(())
     }
 
-    /// The state machine is durable in RocksDB, so no snapshot copy is kept: after a restart
-    /// openraft rebuilds the snapshot point from the applied state (cheap, see the builder).
-    /// Sending a region to another replica streams its key ranges from a RocksDB snapshot in
-    /// the cluster transport; a standalone region has no one to send to.
+    /// The region's data at the current applied point, read from one RocksDB snapshot; openraft
+    /// asks for it to send it to a replica that needs log entries already purged.
+    ///
+    /// - The snapshot is at or after the point last built (apply has moved on since): openraft
+    ///   takes the follower to the meta of the snapshot it sent, so that is sound, and the data
+    ///   always matches its meta because both come from the same RocksDB snapshot.
+    /// - None until this process built or installed a snapshot point: openraft calls this twice
+    ///   at start-up, where there is nothing to restore (the state is durable), and a full read
+    ///   there would slow every start.
+    ///   Logs are only purged after a snapshot point exists, and when a restarted node finds its
+    ///   log purged, openraft rebuilds the point with the builder, so a sender always has one.
+    /// - The read runs on a blocking thread, but the state machine worker waits for it: applying
+    ///   pauses for the length of the read (the price of the in-memory `pb::SnapshotData`).
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        Ok(None)
+        if !self.has_snapshot.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let (engine, region, slots) = (self.engine.clone(), self.region, self.slots);
+        let snapshot =
+            tokio::task::spawn_blocking(move || read_region(&engine, region, slots)).await.map_err(ioerr)??;
+        Ok(Some(snapshot))
     }
 }
