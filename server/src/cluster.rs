@@ -57,7 +57,8 @@ impl Cluster {
         self.peers.read().expect("peers lock").iter().map(|(id, (p, _))| (*id, p.clone())).collect()
     }
 
-    fn is_fresh(&self, id: u64) -> bool {
+    /// Whether node `id` answered the directory recently (this node always has).
+    pub fn is_fresh(&self, id: u64) -> bool {
         id == self.my_id
             || self.peers.read().expect("peers lock").get(&id).is_some_and(|(_, seen)| seen.elapsed() < PEER_FRESH)
     }

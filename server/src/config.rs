@@ -55,7 +55,7 @@ pub struct Config {
     /// Cluster mode: the initial voters, `id=host:grpc_port,...` (this node included). Without
     /// it the server runs standalone.
     #[arg(long, value_parser = parse_cluster)]
-    pub cluster: Option<Vec<(u64, String)>>,
+    pub cluster: Option<Voters>,
     /// Cluster mode: the port of the gRPC server other nodes reach (Raft and cluster RPCs).
     #[arg(long)]
     pub grpc_port: Option<u16>,
@@ -96,8 +96,12 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("admin-port", "--admin-port"),
 ];
 
-/// `id=host:port,...` -> `[(id, "host:port")]`: ids unique and non-zero, addresses with a port.
-pub fn parse_cluster(s: &str) -> Result<Vec<(u64, String)>, String> {
+/// The voters of `--cluster`: `(node id, gRPC "host:port")`, sorted by id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Voters(pub Vec<(u64, String)>);
+
+/// `id=host:port,...` -> voters: ids unique and non-zero, addresses with a port.
+pub fn parse_cluster(s: &str) -> Result<Voters, String> {
     let mut out: Vec<(u64, String)> = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (id, addr) = part.split_once('=').ok_or_else(|| format!("'{part}' is not id=host:port"))?;
@@ -119,7 +123,7 @@ pub fn parse_cluster(s: &str) -> Result<Vec<(u64, String)>, String> {
         return Err("no nodes given".into());
     }
     out.sort();
-    Ok(out)
+    Ok(Voters(out))
 }
 
 /// Redis's memory sizes: a number with an optional unit (k=1000, kb=1024, m, mb, g, gb).
@@ -203,7 +207,7 @@ impl Config {
             }
             Some(nodes) => {
                 let id = self.node_id.ok_or("--cluster needs --node-id")?;
-                if !nodes.iter().any(|(i, _)| *i == id) {
+                if !nodes.0.iter().any(|(i, _)| *i == id) {
                     return Err(format!("--node-id {id} is not in --cluster"));
                 }
                 if self.grpc_port.is_none() {
@@ -235,7 +239,7 @@ impl Config {
                 "cluster",
                 self.cluster
                     .as_ref()
-                    .map(|c| c.iter().map(|(i, a)| format!("{i}={a}")).collect::<Vec<_>>().join(","))
+                    .map(|c| c.0.iter().map(|(i, a)| format!("{i}={a}")).collect::<Vec<_>>().join(","))
                     .unwrap_or_default(),
             ),
             ("grpc-port", self.grpc_port.map(|n| n.to_string()).unwrap_or_default()),
@@ -281,7 +285,7 @@ mod tests {
     #[test]
     fn cluster_list() {
         let c = parse_cluster("2=127.0.0.1:5002, 1=h:5001").unwrap();
-        assert_eq!(c, vec![(1, "h:5001".to_string()), (2, "127.0.0.1:5002".to_string())]);
+        assert_eq!(c.0, vec![(1, "h:5001".to_string()), (2, "127.0.0.1:5002".to_string())]);
         assert!(parse_cluster("1=h:5001,1=h:5002").unwrap_err().contains("twice"));
         assert!(parse_cluster("0=h:1").is_err());
         assert!(parse_cluster("1=h").is_err());

@@ -125,7 +125,7 @@ impl Node {
     /// every voter of `--cluster`; see cluster.rs). The lowest node id creates the groups of a
     /// new cluster. Returns before any region has a leader: the peers may still be starting.
     pub async fn open_cluster(config: Config) -> anyhow::Result<Arc<Node>> {
-        let voters = config.cluster.clone().expect("cluster mode");
+        let voters = config.cluster.clone().expect("cluster mode").0;
         let my_id = config.node_id.expect("checked with --cluster");
         // A few regions per node, so leaders (and the write load) spread over the nodes.
         let default_regions = (2 * voters.len()).min(64) as u16;
@@ -204,7 +204,9 @@ impl Node {
         if region.raft.is_leader() {
             return Ok(());
         }
-        match region.leader().and_then(|l| cluster.peer(l)) {
+        // A leader that stopped answering is not worth a redirect: clients would only find
+        // a dead address; CLUSTERDOWN makes them back off until the election is over.
+        match region.leader().filter(|&l| cluster.is_fresh(l)).and_then(|l| cluster.peer(l)) {
             Some(p) => Err(CmdError::Moved(slot, format!("{}:{}", p.host, p.port))),
             None => Err(CmdError::ClusterDown),
         }

@@ -14,7 +14,8 @@ READY = 60.0
 
 
 def cluster_ready(nodes):
-    """Every running node says cluster_state:ok and all give the same CLUSTER SLOTS."""
+    """Every running node says cluster_state:ok, all give the same CLUSTER SLOTS, and every
+    node leads some slots (the leader balancer is done: no leadership moves under a test)."""
     views = []
     for srv in nodes:
         try:
@@ -26,7 +27,10 @@ def cluster_ready(nodes):
             c.close()
         except redis.RedisError:
             return False
-    return len(set(views)) == 1
+    if len(set(views)) != 1:
+        return False
+    leaders = {members[0][1] for _, _, *members in nodes[0].client().execute_command("CLUSTER", "SLOTS")}
+    return len(leaders) == len(nodes)
 
 
 @pytest.fixture
@@ -62,7 +66,7 @@ def test_redis_cluster_client_routes_every_slot(cluster):
         assert c.get(k) == str(i)
         assert c.incr(k + "n") == 1
     # DBSIZE goes to every primary; each counts the keys of the slots it leads.
-    assert c.dbsize() == 128
+    assert c.dbsize(target_nodes=RedisCluster.PRIMARIES) == 128
     hashes = key_in_slot(77, "h")
     c.hset(hashes, mapping={"a": "1", "b": "2"})
     assert c.hgetall(hashes) == {"a": "1", "b": "2"}
@@ -77,10 +81,12 @@ def test_moved_and_crossslot_from_the_server(cluster):
     lp = leader_port(cluster, slot)
     other = next(n for n in cluster if n.port != lp)
     plain = other.client()
-    with pytest.raises(redis.ResponseError, match=rf"^MOVED {slot} 127\.0\.0\.1:{lp}$"):
+    # redis-py turns the reply `-MOVED <slot> <host:port>` into MovedError("<slot> <host:port>").
+    with pytest.raises(redis.exceptions.MovedError, match=rf"^{slot} 127\.0\.0\.1:{lp}$"):
         plain.execute_command("SET", key_in_slot(slot, "m"), "1")
     leader = next(n for n in cluster if n.port == lp).client()
-    with pytest.raises(redis.ResponseError, match="^CROSSSLOT Keys in request don't hash to the same slot$"):
+    # Likewise `-CROSSSLOT ...` becomes ClusterCrossSlotError with the text after the code.
+    with pytest.raises(redis.exceptions.ClusterCrossSlotError, match="^Keys in request don't hash to the same slot$"):
         leader.execute_command("MSET", key_in_slot(slot, "a"), 1, key_in_slot(slot + 1, "b"), 2)
 
 

@@ -29,7 +29,8 @@ struct Shard {
 /// The shards of a cluster node, in slot order; None when standalone.
 fn shards_of(ctx: &ConnCtx) -> Option<Vec<Shard>> {
     let cluster = ctx.node.cluster.as_ref()?;
-    let known: Vec<u64> = cluster.known().into_iter().map(|(id, _)| id).collect();
+    // As in Redis, nodes that stopped answering are left out (a failed node is no target).
+    let known: Vec<u64> = cluster.known().into_iter().map(|(id, _)| id).filter(|&id| cluster.is_fresh(id)).collect();
     Some(
         ctx.node
             .regions
@@ -107,15 +108,13 @@ pub fn nodes(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
         let epoch = max_term(ctx);
         let mut out = String::new();
         for (id, p) in cluster.known() {
-            let flags = if id == cluster.my_id { "myself,master" } else { "master" };
-            let _ = write!(
-                out,
-                "{} {}:{}@{} {flags} - 0 0 {epoch} connected",
-                p.id40,
-                p.host,
-                p.port,
-                p.port as u32 + 10000
-            );
+            let (flags, link) = match (id == cluster.my_id, cluster.is_fresh(id)) {
+                (true, _) => ("myself,master", "connected"),
+                (false, true) => ("master", "connected"),
+                (false, false) => ("master,fail", "disconnected"),
+            };
+            let bus = p.port as u32 + 10000;
+            let _ = write!(out, "{} {}:{}@{bus} {flags} - 0 0 {epoch} {link}", p.id40, p.host, p.port);
             for (from, to) in ranges_of(&shards, id) {
                 if to == from as u32 + 1 {
                     let _ = write!(out, " {from}");
@@ -148,13 +147,17 @@ fn slots_node(ctx: &ConnCtx, id: u64) -> Option<Reply> {
 
 pub fn slots(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
     if let Some(shards) = shards_of(ctx) {
-        // A region with no leader at the moment still lists its replicas (never a null
-        // host), so clients keep full slot coverage and learn the leader from MOVED.
+        // Only the leader is listed. In Redis Cluster a node is either a master or a replica,
+        // and clients (redis-py) take a node listed as a replica of any range for a replica
+        // everywhere; here every node leads some regions and follows others. Replica reads
+        // stay available to a connection that sends READONLY to any node. A region with no
+        // leader at the moment lists its first replica (never a null host), so clients keep
+        // full slot coverage and are sent on by MOVED or CLUSTERDOWN.
         let out = shards
             .iter()
             .map(|s| {
                 let mut e = vec![Reply::Int(s.from as i64), Reply::Int(s.to as i64 - 1)];
-                e.extend(s.leader.iter().chain(&s.replicas).filter_map(|&id| slots_node(ctx, id)));
+                e.extend(s.leader.iter().chain(&s.replicas).take(1).filter_map(|&id| slots_node(ctx, id)));
                 Reply::Array(e)
             })
             .collect();

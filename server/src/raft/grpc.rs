@@ -15,7 +15,6 @@
 // The cluster node (node.rs) that serves and uses this is written separately; until it lands
 // the API is only used by the tests below.
 
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};

@@ -64,8 +64,9 @@ func (c *Cluster) Running() []*Server {
 	return out
 }
 
-// WaitReady polls the running nodes until each says cluster_state:ok and they all give the
-// same CLUSTER SLOTS; it returns how long that took.
+// WaitReady polls the running nodes until each says cluster_state:ok, they all give the same
+// CLUSTER SLOTS and every running node leads some slots (the leader balancer has settled, so
+// no leadership moves under the test); it returns how long that took.
 func (c *Cluster) WaitReady() time.Duration {
 	c.t.Helper()
 	start := time.Now()
@@ -102,6 +103,13 @@ func (c *Cluster) agree() (bool, string) {
 			return false, fmt.Sprintf("%s: CLUSTER SLOTS: %v", s.Addr(), err)
 		}
 		view := fmt.Sprint(slots)
+		leaders := map[string]bool{}
+		for _, r := range slots.([]interface{}) {
+			leaders[fmt.Sprint(r.([]interface{})[2].([]interface{})[1])] = true
+		}
+		if len(leaders) != len(c.Running()) {
+			return false, fmt.Sprintf("%s: %d nodes lead slots, %d run", s.Addr(), len(leaders), len(c.Running()))
+		}
 		if first == "" {
 			first = view
 		} else if view != first {
@@ -109,6 +117,36 @@ func (c *Cluster) agree() (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// WaitLeadersOff polls until the running nodes agree (see WaitReady) and none of them lists
+// `gone` as the leader of any slot range; it returns how long that took.
+func (c *Cluster) WaitLeadersOff(gone *Server) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	for time.Since(start) < ClusterReadyTimeout {
+		if ok, _ := c.agree(); ok && !c.leads(gone) {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("%s still listed as a leader after %v", gone.Addr(), ClusterReadyTimeout)
+	return 0
+}
+
+func (c *Cluster) leads(s *Server) bool {
+	rdb := c.Running()[0].NewClient()
+	defer func() { _ = rdb.Close() }()
+	slots, err := rdb.ClusterSlots(context.Background()).Result()
+	if err != nil {
+		return true
+	}
+	for _, r := range slots {
+		if len(r.Nodes) > 0 && r.Nodes[0].Addr == s.Addr() {
+			return true
+		}
+	}
+	return false
 }
 
 // Addrs is the RESP address of every running node.
@@ -121,7 +159,10 @@ func (c *Cluster) Addrs() []string {
 }
 
 // NewClusterClient returns a go-redis ClusterClient seeded with every node (RESP3), with
-// go-redis' own redirect and retry handling left on.
+// go-redis' own redirect and retry handling left on. go-redis reloads the topology on MOVED
+// and otherwise only every ClusterStateReloadInterval (60 s by default): a dead leader's
+// address is not a MOVED, so a client of a cluster that fails over in seconds wants a short
+// interval, as here.
 func (c *Cluster) NewClusterClient() *redis.ClusterClient {
 	var addrs []string
 	for _, s := range c.Nodes {
@@ -134,6 +175,8 @@ func (c *Cluster) NewClusterClient() *redis.ClusterClient {
 		ReadTimeout:  20 * time.Second,
 		WriteTimeout: 20 * time.Second,
 		MaxRedirects: 8,
+		// Seconds-fast failover wants a client that rereads the topology as fast.
+		ClusterStateReloadInterval: time.Second,
 	})
 }
 
