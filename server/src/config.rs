@@ -59,10 +59,6 @@ pub struct Config {
     /// Cluster mode: the port of the gRPC server other nodes reach (Raft and cluster RPCs).
     #[arg(long)]
     pub grpc_port: Option<u16>,
-    /// Cluster mode: the gRPC address other nodes are told to use; default: this node's
-    /// `--cluster` entry.
-    #[arg(long)]
-    pub announce_grpc: Option<String>,
     /// The port of the HTTP admin server (/health, /metrics, /cluster, /admin/...); none
     /// when unset.
     #[arg(long)]
@@ -92,7 +88,6 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("node-id", "--node-id"),
     ("cluster", "--cluster"),
     ("grpc-port", "--grpc-port"),
-    ("announce-grpc", "--announce-grpc"),
     ("admin-port", "--admin-port"),
 ];
 

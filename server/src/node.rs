@@ -132,10 +132,9 @@ impl Node {
         let (mut config, node_id, engine, n) = open_store(config, default_regions)?;
         config.regions = Some(n);
         let (host, port) = announce_of(&config);
-        let my_grpc = match &config.announce_grpc {
-            Some(a) => a.clone(),
-            None => voters.iter().find(|(id, _)| *id == my_id).map(|(_, a)| a.clone()).expect("checked"),
-        };
+        // The `--cluster` entries are the gRPC addresses nodes announce to each other (this
+        // node binds `--bind:--grpc-port`, which may differ, e.g. behind NAT).
+        let my_grpc = voters.iter().find(|(id, _)| *id == my_id).map(|(_, a)| a.clone()).expect("checked");
         let registry = grpc::Registry::new(pb::NodeInfo {
             node_id: my_id,
             id40: node_id.clone(),
