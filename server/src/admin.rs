@@ -420,6 +420,10 @@ async fn transfer_leader(node: &Node, id: &str, body: &[u8]) -> Response {
         let msg = format!("node {to} is not a voter of region {}", v.id);
         return Response::json(400, json!({ "error": msg, "members": v.voters }));
     }
+    // Recorded in the region's log first, so the leader balancer of the new leader keeps it.
+    if let Err(e) = region.prefer_leader(to).await {
+        return Response::error(503, &format!("recording the preferred leader failed: {e}"));
+    }
     if to == v.me {
         // Already the leader: nothing to hand over.
         return Response::json(200, json!({ "ok": true }));

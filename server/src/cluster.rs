@@ -104,7 +104,9 @@ impl Cluster {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             for (i, r) in regions.iter().enumerate() {
-                let want = self.preferred_leader(i);
+                // An operator's choice (replicated with the region) wins over round robin.
+                let asked = r.preferred_leader().filter(|p| self.voters.iter().any(|(id, _)| id == p));
+                let want = asked.unwrap_or_else(|| self.preferred_leader(i));
                 if want == self.my_id || !r.raft.is_leader() || !self.is_fresh(want) {
                     continue;
                 }

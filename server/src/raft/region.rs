@@ -35,6 +35,8 @@ pub struct Region {
     single_voter: bool,
     pub stats: Arc<RegionStats>,
     proposals: mpsc::Sender<Pending>,
+    /// The applied preferred leader (0: none), see `StateMachine::preferred_leader`.
+    preferred: Arc<AtomicU64>,
 }
 
 /// Proposal counters of a region (INFO).
@@ -89,6 +91,7 @@ impl Region {
         let config = Arc::new(raft_config().validate()?);
         let log = LogStore::new(engine.clone(), id);
         let sm = StateMachine::open(engine.clone(), id, slots)?;
+        let preferred = sm.preferred_leader();
         let raft = Raft::new(replica_id, config, NoPeers, log, sm).await?;
         if !raft.is_initialized().await? {
             let mut members = BTreeMap::new();
@@ -103,7 +106,7 @@ impl Region {
         let (tx, rx) = mpsc::channel(4096);
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
-        Ok(Arc::new(Region { id, slots, raft, engine, single_voter: true, stats, proposals: tx }))
+        Ok(Arc::new(Region { id, slots, raft, engine, single_voter: true, stats, proposals: tx, preferred }))
     }
 
     /// Opens a replica of a region replicated on `members` (replica id -> its node's gRPC
@@ -122,6 +125,7 @@ impl Region {
         let config = Arc::new(raft_config().validate()?);
         let log = LogStore::new(engine.clone(), id);
         let sm = StateMachine::open(engine.clone(), id, slots)?;
+        let preferred = sm.preferred_leader();
         let raft = Raft::new(replica_id, config, network, log, sm).await?;
         if bootstrap && !raft.is_initialized().await? {
             raft.initialize(members).await?;
@@ -129,7 +133,23 @@ impl Region {
         let (tx, rx) = mpsc::channel(4096);
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
-        Ok(Arc::new(Region { id, slots, raft, engine, single_voter: false, stats, proposals: tx }))
+        Ok(Arc::new(Region { id, slots, raft, engine, single_voter: false, stats, proposals: tx, preferred }))
+    }
+
+    /// The node an operator asked to lead this region, as applied on this replica.
+    pub fn preferred_leader(&self) -> Option<u64> {
+        Some(self.preferred.load(Ordering::Relaxed)).filter(|&p| p != 0)
+    }
+
+    /// Records `node` as the region's preferred leader through the log (every replica applies
+    /// it), so the leader balancer keeps the region there.
+    pub async fn prefer_leader(&self, node: u64) -> Result<(), CmdError> {
+        let kind = pb::command::Kind::PreferLeader as i32;
+        let cmd = pb::Command { kind, argv: vec![bytes::Bytes::from(node.to_string())] };
+        match self.propose(vec![cmd]).await?.pop() {
+            Some(Reply::Error(e)) => Err(CmdError::Other(e)),
+            _ => Ok(()),
+        }
     }
 
     /// The replica id of the region's current leader, if one is known.

@@ -11,7 +11,7 @@
 //! the purged log: see `get_current_snapshot`.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -43,6 +43,9 @@ pub struct StateMachine {
     membership: StoredMembership,
     /// A snapshot point was built or installed by this process (see `get_current_snapshot`).
     has_snapshot: Arc<AtomicBool>,
+    /// The node asked to lead this region (0: none). Set by PREFER_LEADER entries and kept in
+    /// the applied record, so the leader balancer on whichever replica leads honours it.
+    preferred: Arc<AtomicU64>,
 }
 
 fn ioerr(e: impl std::fmt::Display) -> io::Error {
@@ -56,13 +59,31 @@ impl StateMachine {
     pub fn open(engine: Arc<Engine>, region: u64, slots: (u16, u32)) -> io::Result<StateMachine> {
         let raw = engine.db.get_cf(engine.cf(keys::CF_META), keys::region_applied_key(region)).map_err(ioerr)?;
         let (applied, membership) = decode_applied(raw.as_deref())?;
-        Ok(StateMachine { region, slots, engine, applied, membership, has_snapshot: Arc::default() })
+        let preferred = match raw.as_deref() {
+            Some(raw) => pb::RegionApplied::decode(raw).map_err(ioerr)?.preferred_leader,
+            None => 0,
+        };
+        Ok(StateMachine {
+            region,
+            slots,
+            engine,
+            applied,
+            membership,
+            has_snapshot: Arc::default(),
+            preferred: Arc::new(AtomicU64::new(preferred)),
+        })
+    }
+
+    /// The region's preferred leader as applied (0: none), shared with the region handle.
+    pub fn preferred_leader(&self) -> Arc<AtomicU64> {
+        self.preferred.clone()
     }
 
     fn applied_record(&self) -> Vec<u8> {
         pb::RegionApplied {
             applied: self.applied.as_ref().map(convert::log_id_to_pb),
             membership: Some(convert::stored_membership_to_pb(&self.membership)),
+            preferred_leader: self.preferred.load(Ordering::Relaxed),
         }
         .encode_to_vec()
     }
@@ -87,6 +108,16 @@ impl StateMachine {
                     }
                 }
                 Reply::OK
+            } else if c.kind == pb::command::Kind::PreferLeader as i32 {
+                let id = argv.first().and_then(|a| std::str::from_utf8(a).ok()?.parse::<u64>().ok());
+                match id {
+                    Some(id) => {
+                        // Written with this entry's applied record (see `applied_record`).
+                        self.preferred.store(id, Ordering::Relaxed);
+                        Reply::OK
+                    }
+                    None => CmdError::Syntax.to_reply(),
+                }
             } else if c.kind == pb::command::Kind::Exec as i32 {
                 match watch_check(ctx, argv) {
                     Ok((_, true)) => Reply::OK,

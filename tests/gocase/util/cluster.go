@@ -21,6 +21,8 @@ const ClusterReadyTimeout = 60 * time.Second
 type Cluster struct {
 	t     testing.TB
 	Nodes []*Server
+	// AdminPorts[i] is the HTTP admin port of Nodes[i].
+	AdminPorts []int
 }
 
 // StartCluster starts n nodes with `--cluster 1=127.0.0.1:g1,...` (extra opts are passed to
@@ -35,10 +37,13 @@ func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 		list = append(list, fmt.Sprintf("%d=127.0.0.1:%d", i+1, grpcPorts[i]))
 	}
 	for i := 0; i < n; i++ {
+		admin := freePort(t)
+		c.AdminPorts = append(c.AdminPorts, admin)
 		o := map[string]string{
-			"node-id":   strconv.Itoa(i + 1),
-			"grpc-port": strconv.Itoa(grpcPorts[i]),
-			"cluster":   strings.Join(list, ","),
+			"node-id":    strconv.Itoa(i + 1),
+			"grpc-port":  strconv.Itoa(grpcPorts[i]),
+			"admin-port": strconv.Itoa(admin),
+			"cluster":    strings.Join(list, ","),
 		}
 		for k, v := range opts {
 			o[k] = v

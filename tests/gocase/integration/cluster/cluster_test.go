@@ -6,6 +6,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -124,6 +126,38 @@ func TestTopologyAndRouting(t *testing.T) {
 		defer func() { _ = rdb.Close() }()
 		err := rdb.MSet(ctx, a, "1", b, "2").Err()
 		require.EqualError(t, err, "CROSSSLOT Keys in request don't hash to the same slot")
+	})
+
+	t.Run("a leader transfer asked through the admin port sticks", func(t *testing.T) {
+		// Region 1 holds slot 0. Ask its leader to hand it to another node.
+		leader := c.LeaderOf(0)
+		var from, to int
+		for i, s := range c.Nodes {
+			if s == leader {
+				from = i
+				to = (i + 1) % len(c.Nodes)
+			}
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/admin/regions/1/leader", c.AdminPorts[from])
+		resp, err := http.Post(url, "application/json", strings.NewReader(fmt.Sprintf(`{"to":%d}`, to+1)))
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, string(body))
+		util.WaitFor(t, 10*time.Second, 50*time.Millisecond, func() bool { return c.LeaderOf(0) == c.Nodes[to] },
+			"node %d leads slot 0", to+1)
+		// The leader balancer runs every second on every node: the operator's choice must hold.
+		deadline := time.Now().Add(3 * time.Second)
+		for time.Now().Before(deadline) {
+			require.Equal(t, c.Nodes[to].Addr(), c.LeaderOf(0).Addr(), "the transfer was undone")
+			time.Sleep(100 * time.Millisecond)
+		}
+		// A node that does not lead the region says so.
+		url = fmt.Sprintf("http://127.0.0.1:%d/admin/regions/1/leader", c.AdminPorts[from])
+		resp, err = http.Post(url, "application/json", strings.NewReader(fmt.Sprintf(`{"to":%d}`, from+1)))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, 409, resp.StatusCode)
 	})
 
 	t.Run("a READONLY replica read sees every acknowledged write", func(t *testing.T) {
