@@ -34,11 +34,17 @@ pub struct Watched {
     pub stamp: u64,
 }
 
-/// Queues a command inside MULTI (its keys must be in one region, as in Redis Cluster).
+/// Queues a command inside MULTI (its keys must be in one region, as in Redis Cluster). In a
+/// cluster, a command for a slot this node does not lead gets MOVED (or CLUSTERDOWN) here and
+/// EXEC then EXECABORT, as Redis Cluster answers; EXEC checks the leader again.
 pub fn queue(node: &Node, session: &mut Session, spec: &'static CommandSpec, argv: Vec<Bytes>) -> Reply {
     let keys = spec.keys_of(&argv);
     let multi = session.multi.as_mut().expect("inside MULTI");
-    if let Err(e) = node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
+    let routed = node.region_of_keys(keys.iter().map(|&i| &argv[i][..])).and_then(|ri| match keys.first() {
+        Some(&k) => node.check_leader(ri, key_slot(&argv[k])),
+        None => Ok(()),
+    });
+    if let Err(e) = routed {
         multi.failed = true;
         return e.to_reply();
     }

@@ -120,6 +120,21 @@ func TestTopologyAndRouting(t *testing.T) {
 		require.NoError(t, l.Set(ctx, k, "x", 0).Err())
 	})
 
+	t.Run("inside MULTI a node that does not lead the slot answers MOVED and EXEC EXECABORT", func(t *testing.T) {
+		// As Redis Cluster: the redirect comes when the command is queued, not at EXEC.
+		k := util.KeyInSlot(43, "multi")
+		leader := c.LeaderOf(43)
+		other := c.NotLeaderOf(43).NewTCPClient()
+		defer other.Close()
+		require.Equal(t, "+OK\r\n", other.Do("MULTI"))
+		require.Equal(t, fmt.Sprintf("-MOVED 43 %s\r\n", leader.Addr()), other.Do("SET", k, "x"))
+		require.Equal(t, "+QUEUED\r\n", other.Do("PING"))
+		require.Equal(t, "-EXECABORT Transaction discarded because of previous errors.\r\n", other.Do("EXEC"))
+		l := leader.NewTCPClient()
+		defer l.Close()
+		require.Equal(t, "$-1\r\n", l.Do("GET", k), "nothing was applied")
+	})
+
 	t.Run("keys in different slots are CROSSSLOT", func(t *testing.T) {
 		a, b := util.KeyInSlot(100, "a"), util.KeyInSlot(101, "b")
 		rdb := c.LeaderOf(100).NewClient()
