@@ -45,6 +45,18 @@ def pytest_configure(config):
         raise pytest.UsageError(f"REDRAFT_BIN={binary!r} is not an executable file")
 
 
+def free_ports(n):
+    """n distinct free ports: all bound at once, so none of them is handed out twice."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -244,7 +256,7 @@ def workdir():
 
 
 def new_server(workdir, name, requirepass=None, owner=None, extra_args=(), config_text=None,
-               cli_base=True, start=True):
+               cli_base=True, start=True, port=None):
     """A server with its own data dir under workdir/<name>/, started unless start=False.
 
     config_text: the text of a config file written to workdir/<name>/redraft.conf and passed
@@ -258,7 +270,7 @@ def new_server(workdir, name, requirepass=None, owner=None, extra_args=(), confi
     base += f"_{n}" if n else ""
     os.makedirs(os.path.join(base, "data"))
     srv = RedraftServer(os.path.join(base, "data"), os.path.join(base, "server.log"),
-                        requirepass=requirepass, extra_args=extra_args, cli_base=cli_base)
+                        requirepass=requirepass, extra_args=extra_args, cli_base=cli_base, port=port)
     srv.owner = owner
     if config_text is not None:
         srv.config_path = os.path.join(base, "redraft.conf")
@@ -276,10 +288,10 @@ def make_server(workdir, request):
     SIGTERM and must exit 0."""
     made = []
 
-    def make(requirepass=None, extra_args=(), config_text=None, cli_base=True, start=True):
+    def make(requirepass=None, extra_args=(), config_text=None, cli_base=True, start=True, port=None):
         srv = new_server(workdir, request.node.name, requirepass=requirepass,
                          owner=request.node.nodeid, extra_args=extra_args,
-                         config_text=config_text, cli_base=cli_base, start=start)
+                         config_text=config_text, cli_base=cli_base, start=start, port=port)
         made.append(srv)
         return srv
 

@@ -7,7 +7,7 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
-from conftest import free_port
+from conftest import free_ports
 from helpers import key_in_slot, wait_until
 
 READY = 60.0
@@ -35,10 +35,12 @@ def cluster_ready(nodes):
 
 @pytest.fixture
 def cluster(make_server):
-    grpc = [free_port() for _ in range(3)]
+    # RESP and gRPC ports of all three nodes picked together: no port handed out twice.
+    ports = free_ports(6)
+    resp, grpc = ports[:3], ports[3:]
     spec = ",".join(f"{i + 1}=127.0.0.1:{p}" for i, p in enumerate(grpc))
     nodes = [
-        make_server(extra_args=["--node-id", str(i + 1), "--grpc-port", str(grpc[i]), "--cluster", spec])
+        make_server(port=resp[i], extra_args=["--node-id", str(i + 1), "--grpc-port", str(grpc[i]), "--cluster", spec])
         for i in range(3)
     ]
     wait_until(lambda: cluster_ready(nodes), timeout=READY, what="cluster ready")

@@ -30,14 +30,15 @@ type Cluster struct {
 func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
-	grpcPorts := make([]int, n)
+	// Every port of every node picked together, so none is handed out twice.
+	ports := freePorts(t, 3*n)
+	grpcPorts, adminPorts, respPorts := ports[:n], ports[n:2*n], ports[2*n:]
 	var list []string
 	for i := range grpcPorts {
-		grpcPorts[i] = freePort(t)
 		list = append(list, fmt.Sprintf("%d=127.0.0.1:%d", i+1, grpcPorts[i]))
 	}
 	for i := 0; i < n; i++ {
-		admin := freePort(t)
+		admin := adminPorts[i]
 		c.AdminPorts = append(c.AdminPorts, admin)
 		o := map[string]string{
 			"node-id":    strconv.Itoa(i + 1),
@@ -48,7 +49,9 @@ func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 		for k, v := range opts {
 			o[k] = v
 		}
-		c.Nodes = append(c.Nodes, newServer(t, o))
+		s := newServer(t, o)
+		s.port = respPorts[i]
+		c.Nodes = append(c.Nodes, s)
 	}
 	// A node is ready as soon as it serves RESP; it does not wait for its peers.
 	for _, s := range c.Nodes {

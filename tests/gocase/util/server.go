@@ -384,6 +384,19 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// freePorts returns n distinct free ports, all bound at once so none is handed out twice.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer func() { _ = l.Close() }()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
 // NewClient returns a go-redis client speaking RESP3 (go-redis' default handshake: HELLO 3).
 func (s *Server) NewClient() *redis.Client {
 	return s.NewClientWithOption(&redis.Options{})
