@@ -68,7 +68,7 @@ cluster: build
 
 # redis-benchmark against redraft and redis-server (fsync always / no persistence), interleaved.
 bench: deps-apt build
-	$(PYTHON) bench/redis_benchmark.py --bin $(BIN) --runs $${RUNS:-3} --regions 1,4
+	$(PYTHON) bench/redis_benchmark.py --bin $(BIN) --runs $${RUNS:-3} --regions 1,4 --cluster
 
 fmt:
 	cargo fmt --all

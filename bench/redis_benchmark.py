@@ -70,11 +70,61 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def run_benchmark(port, test, pipeline, requests, clients):
+def cluster_info_ok(port):
+    """The node answers CLUSTER INFO with cluster_state:ok and CLUSTER NODES shows three nodes
+    leading slots (the leader balancer has settled)."""
+    try:
+        info = subprocess.run(["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True,
+                              text=True, timeout=5).stdout
+        nodes = subprocess.run(["redis-cli", "-p", str(port), "cluster", "nodes"], capture_output=True,
+                               text=True, timeout=5).stdout
+    except subprocess.TimeoutExpired:
+        return False
+    leading = [l for l in nodes.splitlines() if l.split()[8:]]
+    return "cluster_state:ok" in info and len(leading) == 3
+
+
+class Cluster:
+    """Three redraft nodes on loopback (`redis-benchmark --cluster` against the first)."""
+    cluster = True
+
+    def __init__(self, name, binary):
+        self.name, self.binary, self.procs = name, binary, []
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix=f"bench-{self.name}-")
+        ports = [free_port() for _ in range(3)]
+        grpc = [free_port() for _ in range(3)]
+        spec = ",".join(f"{i + 1}=127.0.0.1:{g}" for i, g in enumerate(grpc))
+        for i in range(3):
+            argv = [self.binary, "--node-id", str(i + 1), "--port", str(ports[i]), "--grpc-port", str(grpc[i]),
+                    "--data-dir", os.path.join(self.dir, f"n{i + 1}"), "--cluster", spec]
+            self.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.port = ports[0]
+        end = time.time() + 60
+        while not all(cluster_info_ok(p) for p in ports):
+            if time.time() > end:
+                raise RuntimeError("cluster did not become ready")
+            time.sleep(0.1)
+
+    def stop(self):
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run_benchmark(port, test, pipeline, requests, clients, cluster=False):
     out = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests), "-r", "100000",
-         "-d", "3", "-P", str(pipeline), "-t", test, "--csv", "-q"],
+         "-d", "3", "-P", str(pipeline), "-t", test, "--csv", "-q"] + (["--cluster"] if cluster else []),
         check=True, capture_output=True, text=True).stdout
+    # In --cluster mode redis-benchmark first lists the masters it found: the CSV starts at its header.
+    out = out[out.index('"test"'):]
     rows = list(csv.DictReader(io.StringIO(out)))
     # LRANGE_* tests print their LPUSH prefill first: take the row of the test itself.
     row = next(r for r in rows if r["test"].upper().startswith(test.upper()))
@@ -90,6 +140,8 @@ def main():
     ap.add_argument("--regions", default="1")
     ap.add_argument("--tests", default="set,get,incr,lpush,rpop,sadd,hset,zadd,lrange_100",
                     help="redis-benchmark -t names, in order (lpush before rpop keeps the list non-empty)")
+    ap.add_argument("--cluster", action="store_true",
+                    help="also a 3-node redraft cluster on loopback (SET and GET only)")
     a = ap.parse_args()
 
     servers = []
@@ -105,6 +157,10 @@ def main():
         "redis-server", "--port", str(p), "--dir", d, "--save", "", "--appendonly", "no",
         "--daemonize", "no", "--logfile", ""]))
 
+    if a.cluster:
+        servers.append(Cluster("redraft-cluster", a.bin))
+    cluster_tests = {"set", "get"}
+
     cells = [(t, p) for p in (1, 16) for t in a.tests.split(",")]
     results = {}  # (server, test, pipeline) -> [(rps, p50, p99)]
     for s in servers:
@@ -113,7 +169,10 @@ def main():
         for run in range(a.runs):
             for test, pipe in cells:
                 for s in servers:
-                    r = run_benchmark(s.port, test, pipe, a.requests, a.clients)
+                    is_cluster = getattr(s, "cluster", False)
+                    if is_cluster and test not in cluster_tests:
+                        continue
+                    r = run_benchmark(s.port, test, pipe, a.requests, a.clients, cluster=is_cluster)
                     results.setdefault((s.name, test, pipe), []).append(r)
                     print(f"run {run + 1} {s.name:16} {test.upper():5} -P {pipe:<2} {r[0]:>10.0f} ops/s "
                           f"p50 {r[1]:.3f} ms p99 {r[2]:.3f} ms", file=sys.stderr, flush=True)
@@ -122,18 +181,26 @@ def main():
             s.stop()
 
     def med(name, test, pipe, i):
+        if (name, test, pipe) not in results:
+            return float("nan")
         return statistics.median(x[i] for x in results[(name, test, pipe)])
 
     names = [s.name for s in servers]
     print(f"\n{a.clients} clients, 3-byte values, -r 100000, {a.requests} requests, median of {a.runs} interleaved runs\n")
     print("| command | -P | " + " | ".join(f"{n} ops/s (p50/p99 ms)" for n in names) +
-          " | redraft / redis-always | redraft / redis-nopersist |")
-    print("|---|---|" + "---|" * len(names) + "---|---|")
+          " | redraft / redis-always | redraft / redis-nopersist |" + (" cluster / redraft |" if a.cluster else ""))
+    print("|---|---|" + "---|" * len(names) + "---|---|" + ("---|" if a.cluster else ""))
     for test, pipe in cells:
         cols = [f"{med(n, test, pipe, 0):,.0f} ({med(n, test, pipe, 1):.2f}/{med(n, test, pipe, 2):.2f})" for n in names]
         rr = med(names[0], test, pipe, 0)
+        cols = [c if "nan" not in c else "-" for c in cols]
+        extra = ""
+        if a.cluster:
+            cl = med("redraft-cluster", test, pipe, 0)
+            extra = " -" if cl != cl else f" {cl / rr:.2f}x |"
+            extra = extra if extra.endswith("|") else extra + " |"
         print(f"| {test.upper()} | {pipe} | " + " | ".join(cols) +
-              f" | {rr / med('redis-always', test, pipe, 0):.2f}x | {rr / med('redis-nopersist', test, pipe, 0):.2f}x |")
+              f" | {rr / med('redis-always', test, pipe, 0):.2f}x | {rr / med('redis-nopersist', test, pipe, 0):.2f}x |" + extra)
 
 
 if __name__ == "__main__":
