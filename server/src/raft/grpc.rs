@@ -494,6 +494,8 @@ mod tests {
         stop: Option<oneshot::Sender<()>>,
         server: tokio::task::JoinHandle<anyhow::Result<()>>,
         _dir: tempfile::TempDir,
+        /// The state machine's applied preferred leader.
+        preferred: Arc<std::sync::atomic::AtomicU64>,
     }
 
     impl Node {
@@ -510,9 +512,10 @@ mod tests {
             let network = GrpcNetwork::new(REGION, channels.clone());
             let log = LogStore::new(engine.clone(), REGION);
             let sm = StateMachine::open(engine.clone(), REGION, ALL).unwrap();
+            let preferred = sm.preferred_leader();
             let raft = Raft::new(id, config.clone(), network, log, sm).await.unwrap();
             registry.insert(REGION, raft.clone());
-            Node { id, addr: at.addr, engine, raft, channels, registry, stop: Some(stop), server, _dir: dir }
+            Node { id, addr: at.addr, engine, raft, channels, registry, stop: Some(stop), server, _dir: dir, preferred }
         }
 
         async fn stop(mut self) {
@@ -614,6 +617,11 @@ mod tests {
         for i in 0..300 {
             let k = format!("k{i}");
             let mut batch = vec![cmd(&["SET", &k, &format!("v{i}")])];
+            if i == 0 {
+                // Region state besides data: the preferred leader must travel in the snapshot.
+                let kind = pb::command::Kind::PreferLeader as i32;
+                batch.push(pb::Command { kind, argv: vec![Bytes::from_static(b"2")] });
+            }
             if i % 10 == 0 {
                 batch.push(cmd(&["HSET", &format!("h{i}"), "f", "v"]));
                 batch.push(cmd(&["ZADD", &format!("z{i}"), "1.5", "m"]));
@@ -635,6 +643,7 @@ mod tests {
             assert_eq!(get(&n3.engine, &format!("k{i}")), Some(format!("v{i}").into_bytes()));
         }
         assert_eq!(n3.engine.counts.total(ALL.0, ALL.1), n1.engine.counts.total(ALL.0, ALL.1));
+        assert_eq!(n3.preferred.load(std::sync::atomic::Ordering::Relaxed), 2, "preferred leader installed");
         assert_eq!(
             n3.engine.counts.total(ALL.0, ALL.1),
             (390, 30),

@@ -203,6 +203,12 @@ pub fn read_region(engine: &Engine, region: u64, slots: (u16, u32)) -> io::Resul
     }
     let (cs, ce) = keys::slot_count_range(slots.0, slots.1);
     scan(CF_COUNTS, keys::CF_META, cs, ce)?;
+    // The applied record too: it carries what the region state holds besides data (the
+    // preferred leader); `install_snapshot` takes that from it.
+    if let Some(raw) = raw {
+        let key = Bytes::copy_from_slice(&keys::region_applied_key(region));
+        pairs.push(pb::KeyValue { cf: CF_COUNTS, key, value: Bytes::from(raw) });
+    }
     Ok(Snapshot { meta: SnapshotMeta { last_log_id, last_membership }, snapshot: pb::SnapshotData { pairs } })
 }
 
@@ -300,7 +306,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let (cs, ce) = keys::slot_count_range(self.slots.0, self.slots.1);
         b.delete_range_cf(self.engine.cf(keys::CF_META), &cs, &ce);
         let mut counts = Vec::new();
+        let applied_key = keys::region_applied_key(self.region);
+        let mut preferred = 0;
         for kv in &snapshot.pairs {
+            if kv.cf == CF_COUNTS && kv.key[..] == applied_key[..] {
+                // Written below from `meta` and this preference.
+                preferred = pb::RegionApplied::decode(&kv.value[..]).map_err(ioerr)?.preferred_leader;
+                continue;
+            }
             let cf = match kv.cf {
                 0..=2 => DATA_CFS[kv.cf as usize],
                 CF_COUNTS => keys::CF_META,
@@ -316,6 +329,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
+        self.preferred.store(preferred, Ordering::Relaxed);
         b.put_cf(self.engine.cf(keys::CF_META), keys::region_applied_key(self.region), self.applied_record());
         self.engine.db.write(b).map_err(ioerr)?;
         for s in self.slots.0 as u32..self.slots.1 {
