@@ -72,11 +72,16 @@ impl Cluster {
     /// Asks every other voter who it is, forever.
     pub async fn discover(self: Arc<Self>) {
         loop {
-            for (id, addr) in self.voters.iter().filter(|(id, _)| *id != self.my_id) {
+            // All peers at once: an unreachable one must not delay the others' freshness.
+            let me = &*self;
+            let asks = me.voters.iter().filter(|(id, _)| *id != me.my_id).map(|(id, addr)| async move {
                 let answer =
-                    tokio::time::timeout(Duration::from_millis(400), grpc::node_info(&self.channels, addr)).await;
+                    tokio::time::timeout(Duration::from_millis(400), grpc::node_info(&me.channels, addr)).await;
+                (*id, addr, answer)
+            });
+            for (id, addr, answer) in futures::future::join_all(asks).await {
                 if let Ok(Ok(info)) = answer {
-                    if info.node_id != *id {
+                    if info.node_id != id {
                         tracing::warn!("{addr} says it is node {} but --cluster lists it as {id}", info.node_id);
                         continue;
                     }

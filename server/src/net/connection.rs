@@ -198,6 +198,12 @@ async fn execute(
                 pending_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
                 match region {
                     Some(region) => pending.push(PendingWrite { region, argv, slot }),
+                    None if node.served_regions().is_empty() => {
+                        // A cluster node leading no region has no slots to flush, like a Redis
+                        // Cluster master without slots: OK, and the reply keeps its place.
+                        replies[slot] = Some(Reply::OK);
+                        continue;
+                    }
                     None => {
                         for region in node.served_regions() {
                             pending.push(PendingWrite { region, argv: argv.clone(), slot });
@@ -348,6 +354,11 @@ fn check_known(
     Ok(spec)
 }
 
+/// An error a cluster client retries on its own (nothing was proposed).
+fn is_retryable(r: &Reply) -> bool {
+    matches!(r, Reply::Error(e) if e.starts_with("TRYAGAIN") || e.starts_with("MOVED") || e.starts_with("CLUSTERDOWN"))
+}
+
 /// Proposes the pending writes, one entry per region, and files their replies.
 async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Option<Reply>], usecs: &mut [u64]) {
     let started = std::time::Instant::now();
@@ -371,11 +382,16 @@ async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Opti
         for w in &writes {
             usecs[w.slot] = share;
         }
+        // A keyless write (FLUSHALL) runs in every region: the first error wins, except that a
+        // write applied in one region and refused as retryable in another is UNCERTAIN (a
+        // client retry would apply it twice where it did run).
+        let partly =
+            || CmdError::Uncertain("the write ran in some regions and was refused in others".into()).to_reply();
         match result {
             Ok(rs) => {
                 for (w, r) in writes.into_iter().zip(rs) {
-                    // A keyless write (FLUSHALL) runs in every region: the first error wins.
                     match &replies[w.slot] {
+                        Some(existing) if is_retryable(existing) => replies[w.slot] = Some(partly()),
                         Some(existing) if existing.is_error() => {}
                         _ => replies[w.slot] = Some(r),
                     }
@@ -383,7 +399,13 @@ async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Opti
             }
             Err(e) => {
                 for w in writes {
-                    replies[w.slot] = Some(e.to_reply());
+                    match &replies[w.slot] {
+                        Some(existing) if !existing.is_error() && is_retryable(&e.to_reply()) => {
+                            replies[w.slot] = Some(partly())
+                        }
+                        Some(existing) if existing.is_error() && !is_retryable(existing) => {}
+                        _ => replies[w.slot] = Some(e.to_reply()),
+                    }
                 }
             }
         }

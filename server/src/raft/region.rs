@@ -73,6 +73,9 @@ pub fn raft_config() -> Config {
         snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
         max_in_snapshot_log_to_keep: 1000,
         purge_batch_size: 4096,
+        // Per snapshot chunk (and its install at the end): openraft's 200 ms default is too
+        // short for a chunk of up to 1 MiB plus the receiver's RocksDB write and fsync.
+        install_snapshot_timeout: 10_000,
         api_batch_capacity: 4096,
         ..Default::default()
     }

@@ -322,6 +322,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             b.put_cf(self.engine.cf(cf), &kv.key, &kv.value);
             if kv.cf == CF_COUNTS && kv.key.len() == 3 && kv.value.len() == 16 {
                 let slot = u16::from_be_bytes([kv.key[1], kv.key[2]]);
+                if slot < self.slots.0 || slot as u32 >= self.slots.1 {
+                    return Err(ioerr(format!("snapshot: count record of slot {slot} outside the region")));
+                }
                 let k = u64::from_be_bytes(kv.value[..8].try_into().unwrap());
                 let e = u64::from_be_bytes(kv.value[8..].try_into().unwrap());
                 counts.push((slot, k, e));

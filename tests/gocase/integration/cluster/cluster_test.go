@@ -175,6 +175,39 @@ func TestTopologyAndRouting(t *testing.T) {
 		require.Equal(t, 409, resp.StatusCode)
 	})
 
+	t.Run("a node leading no region still answers a pipelined FLUSHALL in order", func(t *testing.T) {
+		// Hand every region node 3 leads to node 1 (through the admin port), then pipeline
+		// FLUSHALL and PING on node 3: each gets its own reply, FLUSHALL flushing nothing.
+		k := util.KeyInSlot(5461, "kept") // region 3, led by node 3 unless moved
+		require.NoError(t, c.LeaderOf(5461).NewClient().Set(ctx, k, "v", 0).Err())
+		moved := 0
+		for region := 1; region <= 6; region++ {
+			first := (region - 1) * 16384 / 6
+			if c.LeaderOf(first) != c.Nodes[2] {
+				continue
+			}
+			url := fmt.Sprintf("http://127.0.0.1:%d/admin/regions/%d/leader", c.AdminPorts[2], region)
+			resp, err := http.Post(url, "application/json", strings.NewReader(`{"to":1}`))
+			require.NoError(t, err)
+			_ = resp.Body.Close()
+			require.Equal(t, 200, resp.StatusCode)
+			util.WaitFor(t, 10*time.Second, 50*time.Millisecond, func() bool { return c.LeaderOf(first) == c.Nodes[0] },
+				"node 1 leads region %d", region)
+			moved++
+		}
+		require.Greater(t, moved, 0, "node 3 led some region before")
+		for region := 1; region <= 6; region++ {
+			require.NotEqual(t, c.Nodes[2].Addr(), c.LeaderOf((region-1)*16384/6).Addr(), "node 3 still leads region %d", region)
+		}
+		raw := c.Nodes[2].NewTCPClient()
+		defer raw.Close()
+		raw.MustWrite(t, util.EncodeArgs("FLUSHALL")+util.EncodeArgs("PING"))
+		raw.ExpectReply(t, "+OK\r\n", "+PONG\r\n")
+		got, err := c.LeaderOf(5461).NewClient().Get(ctx, k).Result()
+		require.NoError(t, err)
+		require.Equal(t, "v", got, "a node without regions flushed nothing")
+	})
+
 	t.Run("a READONLY replica read sees every acknowledged write", func(t *testing.T) {
 		slot := 9000
 		leader := c.LeaderOf(slot)
