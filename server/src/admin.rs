@@ -310,7 +310,7 @@ fn reason(status: u16) -> &'static str {
 async fn route(node: &Arc<Node>, req: &Request) -> Response {
     let segs: Vec<&str> = req.path.split('/').skip(1).collect();
     let (allow, resp) = match segs.as_slice() {
-        ["health"] => ("GET", (req.method == "GET").then(|| Response::json(200, health(node)))),
+        ["health"] => ("GET", (req.method == "GET").then(|| health(node))),
         ["metrics"] => ("GET", (req.method == "GET").then(|| metrics_response(node))),
         ["cluster"] => ("GET", (req.method == "GET").then(|| Response::json(200, cluster_view(node)))),
         ["admin", "regions", id, "leader"] => {
@@ -322,15 +322,31 @@ async fn route(node: &Arc<Node>, req: &Request) -> Response {
     resp.unwrap_or_else(|| Response { allow: Some(allow), ..Response::error(405, "method not allowed") })
 }
 
-fn health(node: &Node) -> Value {
+/// 200 while every region's Raft runs; 503 with the stopped regions once one has stopped on a
+/// fatal error (e.g. its log storage failed): the node still answers, but those regions can
+/// take no more writes, so an orchestrator should replace it.
+fn health(node: &Node) -> Response {
     let leaders = node.regions.iter().filter(|r| r.raft.is_leader()).count();
-    json!({
-        "status": "ok",
+    let failed: Vec<Value> = node
+        .regions
+        .iter()
+        .filter_map(|r| match &r.raft.metrics().borrow_watched().running_state {
+            Ok(()) => None,
+            Err(e) => Some(json!({ "region": r.id, "error": e.to_string() })),
+        })
+        .collect();
+    let status = if failed.is_empty() { 200 } else { 503 };
+    let mut body = json!({
+        "status": if failed.is_empty() { "ok" } else { "fatal" },
         "node_id": node.node_id,
         "mode": node.mode(),
         "regions": node.regions.len(),
         "leaders": leaders,
-    })
+    });
+    if !failed.is_empty() {
+        body["failed"] = Value::Array(failed);
+    }
+    Response::json(status, body)
 }
 
 /// What the admin port shows of one region, read from one look at its Raft metrics.
