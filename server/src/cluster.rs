@@ -65,7 +65,7 @@ impl Cluster {
 
     /// The node a region's leadership belongs to when every node is up: region i on the
     /// i-th voter (round robin), so leaders and their write load spread evenly.
-    pub fn preferred_leader(&self, region_index: usize) -> u64 {
+    pub fn default_leader(&self, region_index: usize) -> u64 {
         self.voters[region_index % self.voters.len()].0
     }
 
@@ -111,7 +111,7 @@ impl Cluster {
             for (i, r) in regions.iter().enumerate() {
                 // An operator's choice (replicated with the region) wins over round robin.
                 let asked = r.preferred_leader().filter(|p| self.voters.iter().any(|(id, _)| id == p));
-                let want = asked.unwrap_or_else(|| self.preferred_leader(i));
+                let want = asked.unwrap_or_else(|| self.default_leader(i));
                 if want == self.my_id || !r.raft.is_leader() || !self.is_fresh(want) {
                     continue;
                 }

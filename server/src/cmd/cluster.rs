@@ -18,7 +18,7 @@ fn b(s: &str) -> Reply {
 }
 
 /// A region as the CLUSTER replies show it: slots `[from, to)`, the leader's node id (when
-/// known and its address is known) and the other replicas' node ids.
+/// its node answers the peer directory) and the other answering replicas' node ids.
 struct Shard {
     from: u16,
     to: u32,

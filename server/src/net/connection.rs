@@ -198,14 +198,15 @@ async fn execute(
                 pending_bytes += argv.iter().map(|a| a.len()).sum::<usize>();
                 match region {
                     Some(region) => pending.push(PendingWrite { region, argv, slot }),
-                    None if node.served_regions().is_empty() => {
-                        // A cluster node leading no region has no slots to flush, like a Redis
-                        // Cluster master without slots: OK, and the reply keeps its place.
-                        replies[slot] = Some(Reply::OK);
-                        continue;
-                    }
                     None => {
-                        for region in node.served_regions() {
+                        let served = node.served_regions();
+                        if served.is_empty() {
+                            // A cluster node leading no region has no slots to flush, like a
+                            // Redis Cluster master without slots: OK, and the reply keeps its place.
+                            replies[slot] = Some(Reply::OK);
+                            continue;
+                        }
+                        for region in served {
                             pending.push(PendingWrite { region, argv: argv.clone(), slot });
                         }
                     }
@@ -234,7 +235,8 @@ async fn execute(
                 ran[slot] = Some(spec);
                 let region = &node.regions[ri];
                 if keys.is_empty() && node.cluster.is_some() {
-                    // A keyless read (KEYS, SCAN, RANDOMKEY) reads this node's data as it is.
+                    // No key was found (every read names keys; a bad numkeys leaves none): no
+                    // region to route to, and the handler answers the argument error itself.
                 } else if !read_barrier_done[ri] {
                     let kslot = keys.first().map(|&i| key_slot(&argv[i])).unwrap_or(0);
                     if let Err(e) = node.read_barrier(ri, kslot, session.readonly).await {

@@ -272,8 +272,53 @@ func TestLeaderKillAndRestartUnderWrites(t *testing.T) {
 	}()
 	// Let the writer get going, then kill the leader of its counter's slot.
 	util.WaitFor(t, 30*time.Second, 10*time.Millisecond, func() bool { return atomic.LoadInt64(&ackedIncr) >= 200 }, "writes before the kill")
+	killedAt := time.Now()
 	victim.Kill()
-	took := c.WaitLeadersOff(victim)
+	// While the victim's regions elect new leaders, a survivor answers a write for them at
+	// once: MOVED (to the old or the new leader), CLUSTERDOWN or TRYAGAIN, UNCERTAIN for a
+	// write proposed as leadership moved, or OK once it leads; never a hang. A plain client
+	// without retries sees each answer.
+	var survivor *util.Server
+	for _, s := range c.Running() {
+		survivor = s
+	}
+	seen := map[string]int{}
+	var bad []string
+	probeStop, probeDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		plain := survivor.NewClient()
+		defer func() { _ = plain.Close() }()
+		probe := util.KeyInSlot(slot, "probe")
+		for {
+			select {
+			case <-probeStop:
+				return
+			default:
+			}
+			t0 := time.Now()
+			err := plain.Set(ctx, probe, "x", 0).Err()
+			if d := time.Since(t0); d > 2*time.Second {
+				bad = append(bad, fmt.Sprintf("a write took %v", d))
+			}
+			switch {
+			case err == nil:
+				seen["OK"]++
+			case strings.HasPrefix(err.Error(), "MOVED "), err.Error() == "CLUSTERDOWN The cluster is down",
+				strings.HasPrefix(err.Error(), "TRYAGAIN "), strings.HasPrefix(err.Error(), "UNCERTAIN "):
+				seen[strings.Fields(err.Error())[0]]++
+			default:
+				bad = append(bad, err.Error())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	c.WaitLeadersOff(victim)
+	took := time.Since(killedAt)
+	close(probeStop)
+	<-probeDone
+	require.Empty(t, bad, "answers of a survivor during the election (%v)", seen)
+	t.Logf("answers of a survivor during the election: %v", seen)
 	t.Logf("the surviving nodes lead every region again %v after the kill", took)
 	require.Less(t, took, 30*time.Second)
 	before := atomic.LoadInt64(&ackedIncr)
