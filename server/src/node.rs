@@ -150,7 +150,11 @@ impl Node {
         let mut regions = Vec::with_capacity(n as usize);
         for (i, (from, to)) in region_ranges(n).into_iter().enumerate() {
             let id = i as u64 + 1;
-            let network = grpc::GrpcNetwork::new(id, cluster.channels.clone());
+            // Replica id = node id (see cluster.rs); dial it where this node's --cluster says.
+            let peers = cluster.voters.clone();
+            let resolve: grpc::Resolve =
+                Arc::new(move |target| peers.iter().find(|(n, _)| *n == target).map(|(_, a)| a.clone()));
+            let network = grpc::GrpcNetwork::new(id, cluster.channels.clone(), Some(resolve));
             let r = Region::open_replica(engine.clone(), id, (from, to), my_id, members.clone(), network, bootstrap)
                 .await?;
             registry.insert(id, r.raft.clone());

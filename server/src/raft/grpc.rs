@@ -257,26 +257,33 @@ pub async fn read_index(channels: &Channels, addr: &str, region: u64) -> Result<
     Ok(client.read_index(req).await?.into_inner().index)
 }
 
-/// The openraft network factory of one region: `new_client(target, node)` uses `node.addr`
-/// ("host:port" of the peer's gRPC server) and the shared channel for it; every request carries
-/// the region id.
+/// Where this node reaches a replica: replica id -> "host:port" of its node's gRPC server, as
+/// THIS node knows it (its own `--cluster` list), not as the membership recorded it: each node
+/// may reach a peer at a different address (NAT, or a proxy per link in the fault tests).
+pub type Resolve = Arc<dyn Fn(u64) -> Option<String> + Send + Sync>;
+
+/// The openraft network factory of one region: `new_client(target, node)` dials the address
+/// `resolve` gives for `target` (else the membership's `node.addr`) over the shared channel for
+/// it; every request carries the region id.
 #[derive(Clone)]
 pub struct GrpcNetwork {
     region: u64,
     channels: Arc<Channels>,
+    resolve: Option<Resolve>,
 }
 
 impl GrpcNetwork {
-    pub fn new(region: u64, channels: Arc<Channels>) -> GrpcNetwork {
-        GrpcNetwork { region, channels }
+    pub fn new(region: u64, channels: Arc<Channels>, resolve: Option<Resolve>) -> GrpcNetwork {
+        GrpcNetwork { region, channels, resolve }
     }
 }
 
 impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
     type Network = GrpcPeer;
 
-    async fn new_client(&mut self, _target: u64, node: &BasicNode) -> GrpcPeer {
-        GrpcPeer { region: self.region, client: self.channels.client(&node.addr).map_err(|s| s.message().to_string()) }
+    async fn new_client(&mut self, target: u64, node: &BasicNode) -> GrpcPeer {
+        let addr = self.resolve.as_ref().and_then(|r| r(target)).unwrap_or_else(|| node.addr.clone());
+        GrpcPeer { region: self.region, client: self.channels.client(&addr).map_err(|s| s.message().to_string()) }
     }
 }
 
@@ -509,7 +516,7 @@ mod tests {
                 let _ = stopped.await;
             }));
             let channels = Channels::new();
-            let network = GrpcNetwork::new(REGION, channels.clone());
+            let network = GrpcNetwork::new(REGION, channels.clone(), None);
             let log = LogStore::new(engine.clone(), REGION);
             let sm = StateMachine::open(engine.clone(), REGION, ALL).unwrap();
             let preferred = sm.preferred_leader();
