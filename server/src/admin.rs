@@ -326,9 +326,9 @@ async fn route(node: &Arc<Node>, req: &Request) -> Response {
 /// fatal error (e.g. its log storage failed): the node still answers, but those regions can
 /// take no more writes, so an orchestrator should replace it.
 fn health(node: &Node) -> Response {
-    let leaders = node.regions.iter().filter(|r| r.raft.is_leader()).count();
+    let leaders = node.regions().iter().filter(|r| r.raft.is_leader()).count();
     let failed: Vec<Value> = node
-        .regions
+        .regions()
         .iter()
         .filter_map(|r| match &r.raft.metrics().borrow_watched().running_state {
             Ok(()) => None,
@@ -340,7 +340,7 @@ fn health(node: &Node) -> Response {
         "status": if failed.is_empty() { "ok" } else { "fatal" },
         "node_id": node.node_id,
         "mode": node.mode(),
-        "regions": node.regions.len(),
+        "regions": node.regions().len(),
         "leaders": leaders,
     });
     if !failed.is_empty() {
@@ -362,34 +362,39 @@ struct RegionView {
     applied: u64,
     snapshot: u64,
     purged: u64,
+    /// Node ids (not replica ids: those are the Raft group's own).
     leader: Option<u64>,
     is_leader: bool,
     voters: Vec<u64>,
+    /// (replica id, node id) of every replica.
+    replicas: Vec<(u64, u64)>,
 }
 
 fn region_view(r: &Region) -> RegionView {
     let m = r.raft.metrics().borrow_watched().clone();
-    let mut voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
+    let mut voters: Vec<u64> = m.membership_config.membership().voter_ids().filter_map(|v| r.node_of(v)).collect();
     voters.sort_unstable();
     voters.dedup();
+    let replicas = m.membership_config.membership().voter_ids().map(|v| (v, r.node_of(v).unwrap_or(0))).collect();
     RegionView {
         id: r.id,
         slots: (r.slots.0, (r.slots.1 - 1) as u16),
-        me: m.id,
+        me: r.node_of(m.id).unwrap_or(m.id),
         term: m.current_term,
         last_log: m.last_log_index.unwrap_or(0),
         committed: m.local_committed.map(|l| l.index()).unwrap_or(0),
         applied: m.last_applied.map(|l| l.index()).unwrap_or(0),
         snapshot: m.snapshot.map(|l| l.index()).unwrap_or(0),
         purged: m.purged.map(|l| l.index()).unwrap_or(0),
-        leader: m.current_leader,
+        leader: m.current_leader.and_then(|l| r.node_of(l)),
         is_leader: m.state.is_leader(),
         voters,
+        replicas,
     }
 }
 
 fn cluster_view(node: &Node) -> Value {
-    let views: Vec<RegionView> = node.regions.iter().map(|r| region_view(r)).collect();
+    let views: Vec<RegionView> = node.regions().iter().map(|r| region_view(r)).collect();
     let regions: Vec<Value> = views
         .iter()
         .map(|v| {
@@ -400,6 +405,7 @@ fn cluster_view(node: &Node) -> Value {
                 "term": v.term,
                 "applied": v.applied,
                 "members": v.voters,
+                "replicas": v.replicas.iter().map(|(r, n)| json!({ "replica": r, "node": n })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -415,11 +421,20 @@ fn cluster_view(node: &Node) -> Value {
             vec![json!({ "id": id, "id40": node.node_id, "host": host, "port": port })]
         }
     };
-    json!({ "mode": node.mode(), "node_id": node.node_id, "regions": regions, "nodes": nodes })
+    let meta = node.meta.as_ref().map(|m| {
+        let v = region_view(m);
+        let map = m.cluster_map().borrow().clone();
+        // Nodes whose RESP identity the map has recorded.
+        let known: Vec<u64> =
+            map.iter().flat_map(|m| m.nodes.iter().filter(|n| !n.id40.is_empty()).map(|n| n.node_id)).collect();
+        let version = map.map_or(0, |m| m.version);
+        json!({ "leader": v.leader, "term": v.term, "members": v.voters, "map_version": version, "map_nodes": known })
+    });
+    json!({ "mode": node.mode(), "node_id": node.node_id, "regions": regions, "nodes": nodes, "meta": meta })
 }
 
 async fn transfer_leader(node: &Node, id: &str, body: &[u8]) -> Response {
-    let Some(region) = id.parse::<u64>().ok().and_then(|id| node.regions.iter().find(|r| r.id == id)) else {
+    let Some(region) = id.parse::<u64>().ok().and_then(|id| node.regions().iter().find(|r| r.id == id)) else {
         return Response::error(404, "no such region");
     };
     // Exactly `{"to": <u64>}` (serde would also take `[n]` for a struct, hence by hand).
@@ -444,7 +459,8 @@ async fn transfer_leader(node: &Node, id: &str, body: &[u8]) -> Response {
         // Already the leader: nothing to hand over.
         return Response::json(200, json!({ "ok": true }));
     }
-    match region.raft.trigger().transfer_leader(to).await {
+    let Some(replica) = region.replica_on(to) else { return Response::error(500, "no replica on the target") };
+    match region.raft.trigger().transfer_leader(replica).await {
         Ok(()) => Response::json(200, json!({ "ok": true })),
         Err(e) => Response::error(500, &format!("transfer failed: {e}")),
     }
@@ -577,7 +593,7 @@ fn render_metrics(node: &Node) -> String {
         e.sample("redraft_command_duration_seconds_count", &[("cmd", c.name)], cum);
     }
 
-    let regions: Vec<(&Arc<Region>, RegionView)> = node.regions.iter().map(|r| (r, region_view(r))).collect();
+    let regions: Vec<(&Arc<Region>, RegionView)> = node.regions().iter().map(|r| (r, region_view(r))).collect();
     let ids: Vec<String> = regions.iter().map(|(r, _)| r.id.to_string()).collect();
     type Get = fn(&Region, &RegionView) -> u64;
     let gauges: [(&str, &str, &str, Get); 11] = [
@@ -587,7 +603,7 @@ fn render_metrics(node: &Node) -> String {
         ("redraft_raft_applied_index", "gauge", "Index of the last entry applied here.", |_, v| v.applied),
         ("redraft_raft_snapshot_index", "gauge", "Index of the last entry in the snapshot.", |_, v| v.snapshot),
         ("redraft_raft_purged_index", "gauge", "Index of the last log entry purged.", |_, v| v.purged),
-        ("redraft_raft_leader", "gauge", "Replica id of the region's leader, 0 when none is known.", |_, v| {
+        ("redraft_raft_leader", "gauge", "Node id of the region's leader, 0 when none is known.", |_, v| {
             v.leader.unwrap_or(0)
         }),
         ("redraft_raft_is_leader", "gauge", "1 when this node leads the region.", |_, v| v.is_leader as u64),

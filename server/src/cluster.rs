@@ -1,11 +1,15 @@
-//! Cluster mode: the peer directory (what each node of `--cluster` answers to NodeInfo: its
-//! 40-hex id and RESP address, used in MOVED and the CLUSTER replies) and the leader balancer
-//! that spreads region leaders over the nodes.
+//! Cluster mode: the cluster map, the peer directory and the leader balancer.
 //!
-//! Until the meta group exists (region lifecycle), the cluster map is static: the voters of
-//! `--cluster`, every region replicated on all of them, the replica id of a node in every
-//! region equal to its node id. So a node must never come back under the same `--node-id`
-//! with an empty data dir (its replicas would reuse ids with a fresh log); give it a new id.
+//! The cluster map (nodes, regions, slot ranges, epochs, replicas) is the state of the meta
+//! group, region 0, a Raft group on the founding nodes of `--cluster` (the lowest id creates it).
+//! Its leader writes the first map (regions over the slot space, a replica of each on every
+//! founding node, replica ids allocated from the map) and keeps the nodes' RESP identities in it
+//! up to date; every node reads its local replica, so all answer CLUSTER NODES/SLOTS alike, and
+//! the map survives the loss of a minority. The directory asks every node who it is (which also
+//! says who is up); the balancer spreads region leaders over the nodes.
+//!
+//! Regions do not change after the map is created yet (split, merge and moves are the region
+//! lifecycle's work); a node opens its replicas once, from the first map it sees.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -26,11 +30,14 @@ pub struct Peer {
 
 pub struct Cluster {
     pub my_id: u64,
-    /// `--cluster`: node id -> gRPC address, sorted by id.
+    /// `--cluster`: node id -> gRPC address as this node reaches it, sorted by id. The founding
+    /// nodes: the meta group's voters.
     pub voters: Vec<(u64, String)>,
     pub channels: Arc<Channels>,
     pub registry: Arc<Registry>,
     peers: RwLock<BTreeMap<u64, (Peer, Instant)>>,
+    /// The latest applied cluster map (None until the meta group has created it).
+    map: RwLock<Option<Arc<pb::ClusterMap>>>,
 }
 
 /// How often the directory asks every peer who it is (answers also tell who is up).
@@ -44,17 +51,45 @@ impl Cluster {
     pub fn new(my_id: u64, voters: Vec<(u64, String)>, me: Peer, registry: Arc<Registry>) -> Arc<Cluster> {
         let mut peers = BTreeMap::new();
         peers.insert(my_id, (me, Instant::now()));
-        Arc::new(Cluster { my_id, voters, channels: Channels::new(), registry, peers: RwLock::new(peers) })
+        let map = RwLock::new(None);
+        Arc::new(Cluster { my_id, voters, channels: Channels::new(), registry, peers: RwLock::new(peers), map })
     }
 
-    /// The RESP identity of node `id`, once it has answered.
+    pub fn map(&self) -> Option<Arc<pb::ClusterMap>> {
+        self.map.read().expect("map lock").clone()
+    }
+
+    pub fn set_map(&self, map: Option<Arc<pb::ClusterMap>>) {
+        *self.map.write().expect("map lock") = map;
+    }
+
+    /// Where this node reaches node `id`'s gRPC server: its own `--cluster` entry, else the
+    /// address the node announced in the map.
+    pub fn addr_of(&self, id: u64) -> Option<String> {
+        if let Some((_, a)) = self.voters.iter().find(|(n, _)| *n == id) {
+            return Some(a.clone());
+        }
+        let map = self.map()?;
+        map.nodes.iter().find(|n| n.node_id == id).map(|n| n.grpc_addr.clone())
+    }
+
+    /// The RESP identity of node `id`: as it answered the directory, else as the map has it.
     pub fn peer(&self, id: u64) -> Option<Peer> {
-        self.peers.read().expect("peers lock").get(&id).map(|(p, _)| p.clone())
+        if let Some((p, _)) = self.peers.read().expect("peers lock").get(&id) {
+            return Some(p.clone());
+        }
+        let map = self.map()?;
+        map.nodes.iter().find(|n| n.node_id == id && !n.id40.is_empty()).map(map_peer)
     }
 
-    /// Every node that has answered, by id.
+    /// Every node whose identity is known (answered, or recorded in the map), by id.
     pub fn known(&self) -> Vec<(u64, Peer)> {
-        self.peers.read().expect("peers lock").iter().map(|(id, (p, _))| (*id, p.clone())).collect()
+        let mut all: BTreeMap<u64, Peer> = BTreeMap::new();
+        if let Some(map) = self.map() {
+            all.extend(map.nodes.iter().filter(|n| !n.id40.is_empty()).map(|n| (n.node_id, map_peer(n))));
+        }
+        all.extend(self.peers.read().expect("peers lock").iter().map(|(id, (p, _))| (*id, p.clone())));
+        all.into_iter().collect()
     }
 
     /// Whether node `id` answered the directory recently (this node always has).
@@ -63,18 +98,19 @@ impl Cluster {
             || self.peers.read().expect("peers lock").get(&id).is_some_and(|(_, seen)| seen.elapsed() < PEER_FRESH)
     }
 
-    /// The node a region's leadership belongs to when every node is up: region i on the
-    /// i-th voter (round robin), so leaders and their write load spread evenly.
-    pub fn default_leader(&self, region_index: usize) -> u64 {
-        self.voters[region_index % self.voters.len()].0
-    }
-
-    /// Asks every other voter who it is, forever.
+    /// Asks every other node (of `--cluster` and of the map) who it is, forever.
     pub async fn discover(self: Arc<Self>) {
         loop {
+            let mut targets: BTreeMap<u64, String> = self.voters.iter().cloned().collect();
+            if let Some(map) = self.map() {
+                for n in &map.nodes {
+                    targets.entry(n.node_id).or_insert_with(|| n.grpc_addr.clone());
+                }
+            }
+            targets.remove(&self.my_id);
             // All peers at once: an unreachable one must not delay the others' freshness.
             let me = &*self;
-            let asks = me.voters.iter().filter(|(id, _)| *id != me.my_id).map(|(id, addr)| async move {
+            let asks = targets.iter().map(|(id, addr)| async move {
                 let answer =
                     tokio::time::timeout(Duration::from_millis(400), grpc::node_info(&me.channels, addr)).await;
                 (*id, addr, answer)
@@ -82,7 +118,7 @@ impl Cluster {
             for (id, addr, answer) in futures::future::join_all(asks).await {
                 if let Ok(Ok(info)) = answer {
                     if info.node_id != id {
-                        tracing::warn!("{addr} says it is node {} but --cluster lists it as {id}", info.node_id);
+                        tracing::warn!("{addr} says it is node {} but it is listed as {id}", info.node_id);
                         continue;
                     }
                     self.learn(&info);
@@ -102,26 +138,28 @@ impl Cluster {
         }
     }
 
-    /// Hands each region this node leads to its preferred leader when that node is up and
-    /// has replicated the whole log (so the transfer does not stall writes).
+    /// Hands each region this node leads to its preferred leader (the operator's choice, else
+    /// the region's first replica in the map) when that node is up and has replicated the whole
+    /// log (so the transfer does not stall writes).
     pub async fn balance(self: Arc<Self>, regions: Vec<Arc<Region>>) {
         let mut last: BTreeMap<u64, Instant> = BTreeMap::new();
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            for (i, r) in regions.iter().enumerate() {
-                // An operator's choice (replicated with the region) wins over round robin.
-                let asked = r.preferred_leader().filter(|p| self.voters.iter().any(|(id, _)| id == p));
-                let want = asked.unwrap_or_else(|| self.default_leader(i));
+            for r in &regions {
+                let first = r.nodes().next();
+                let want = r.preferred_leader().filter(|p| r.replica_on(*p).is_some()).or(first);
+                let Some(want) = want else { continue };
                 if want == self.my_id || !r.raft.is_leader() || !self.is_fresh(want) {
                     continue;
                 }
+                let Some(replica) = r.replica_on(want) else { continue };
                 if last.get(&r.id).is_some_and(|t| t.elapsed() < TRANSFER_EVERY) {
                     continue;
                 }
                 let m = r.raft.metrics().borrow_watched().clone();
                 let caught_up = match (&m.replication, m.last_log_index) {
                     (Some(rep), Some(last_index)) => {
-                        rep.get(&want).and_then(|l| l.as_ref()).is_some_and(|l| l.index() + 16 >= last_index)
+                        rep.get(&replica).and_then(|l| l.as_ref()).is_some_and(|l| l.index() + 16 >= last_index)
                     }
                     _ => false,
                 };
@@ -130,10 +168,108 @@ impl Cluster {
                 }
                 last.insert(r.id, Instant::now());
                 tracing::info!("region {}: handing leadership to node {want}", r.id);
-                if let Err(e) = r.raft.trigger().transfer_leader(want).await {
-                    tracing::warn!("region {}: transfer to {want}: {e}", r.id);
+                if let Err(e) = r.raft.trigger().transfer_leader(replica).await {
+                    tracing::warn!("region {}: transfer to node {want}: {e}", r.id);
                 }
             }
         }
+    }
+
+    /// On the meta group's leader: creates the first map, then records nodes' RESP identities
+    /// as they answer the directory. Every change is a compare-and-set on the map's version, so
+    /// a deposed leader's stale change fails instead of undoing a newer one.
+    pub async fn run_meta(self: Arc<Self>, meta: Arc<Region>, regions: u16) {
+        loop {
+            tokio::time::sleep(META_EVERY).await;
+            if !meta.raft.is_leader() || meta.read_barrier().await.is_err() {
+                continue;
+            }
+            let current = meta.cluster_map().borrow().clone();
+            let (expected, next) = match current {
+                None => (0, initial_map(&self.voters, regions)),
+                Some(map) => match self.with_identities(&map) {
+                    Some(next) => (map.version, next),
+                    None => continue,
+                },
+            };
+            match meta.propose_map(expected, &next).await {
+                Ok(()) => tracing::info!("cluster map version {}", expected + 1),
+                Err(e) => tracing::warn!("cluster map change from version {expected}: {e}"),
+            }
+        }
+    }
+
+    /// `map` with the identities nodes answered where the map has none or an older one; None
+    /// when nothing changed.
+    fn with_identities(&self, map: &pb::ClusterMap) -> Option<pb::ClusterMap> {
+        let peers = self.peers.read().expect("peers lock");
+        let mut next = map.clone();
+        let mut changed = false;
+        for n in &mut next.nodes {
+            let Some((p, _)) = peers.get(&n.node_id) else { continue };
+            if n.id40 != p.id40 || n.resp_host != p.host || n.resp_port != p.port as u32 {
+                (n.id40, n.resp_host, n.resp_port) = (p.id40.clone(), p.host.clone(), p.port as u32);
+                changed = true;
+            }
+        }
+        changed.then_some(next)
+    }
+}
+
+/// How often the meta leader looks for map changes to make.
+const META_EVERY: Duration = Duration::from_millis(300);
+
+fn map_peer(n: &pb::MapNode) -> Peer {
+    Peer { id40: n.id40.clone(), host: n.resp_host.clone(), port: n.resp_port as u16 }
+}
+
+/// The first map of a cluster founded by `voters`: `regions` regions splitting the slot space,
+/// each with a replica on every founding node, the first one rotating so default leaders
+/// spread evenly; replica ids allocated in that order from 1.
+pub fn initial_map(voters: &[(u64, String)], regions: u16) -> pb::ClusterMap {
+    let nodes =
+        voters.iter().map(|(id, addr)| pb::MapNode { node_id: *id, grpc_addr: addr.clone(), ..Default::default() });
+    let mut next_replica_id = 1;
+    let mut out = Vec::with_capacity(regions as usize);
+    for (i, (from, to)) in crate::node::region_ranges(regions).into_iter().enumerate() {
+        let replicas = (0..voters.len())
+            .map(|k| {
+                let node_id = voters[(i + k) % voters.len()].0;
+                next_replica_id += 1;
+                pb::MapReplica { replica_id: next_replica_id - 1, node_id }
+            })
+            .collect();
+        let (slot_from, slot_to) = (from as u32, to);
+        out.push(pb::MapRegion { region_id: i as u64 + 1, slot_from, slot_to, epoch: 1, replicas });
+    }
+    pb::ClusterMap { version: 0, nodes: nodes.collect(), regions: out, next_replica_id }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_map_covers_every_slot_with_unique_replica_ids() {
+        let voters: Vec<(u64, String)> = (1..=3).map(|i| (i * 10, format!("h:{i}"))).collect();
+        let map = initial_map(&voters, 6);
+        assert_eq!(map.nodes.len(), 3);
+        assert_eq!(map.regions.len(), 6);
+        let mut next = 0;
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, r) in map.regions.iter().enumerate() {
+            assert_eq!(r.slot_from, next, "contiguous ranges");
+            next = r.slot_to;
+            let nodes: std::collections::BTreeSet<u64> = r.replicas.iter().map(|x| x.node_id).collect();
+            assert_eq!(nodes.len(), 3, "a replica on each founding node");
+            // First replicas (default leaders) rotate over the nodes.
+            assert_eq!(r.replicas[0].node_id, voters[i % 3].0);
+            for x in &r.replicas {
+                assert!(ids.insert(x.replica_id), "replica id {} reused", x.replica_id);
+            }
+        }
+        assert_eq!(next, crate::store::keys::SLOTS as u32);
+        assert_eq!(map.next_replica_id, 19);
+        assert!(!ids.contains(&0) && ids.iter().all(|&id| id < map.next_replica_id));
     }
 }

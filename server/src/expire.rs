@@ -22,7 +22,7 @@ const SCAN_PER_STEP: usize = 2000;
 const MAX_KEYS_PER_ENTRY: usize = 500;
 
 pub fn spawn(node: Arc<Node>, shutdown: watch::Receiver<bool>) {
-    for region in node.regions.clone() {
+    for region in node.regions().to_vec() {
         let node = node.clone();
         let mut stop = shutdown.clone();
         tokio::spawn(async move {

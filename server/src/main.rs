@@ -73,7 +73,14 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
             };
             tokio::spawn(raft::grpc::serve(grpc, cluster.registry.clone(), shutdown));
             tokio::spawn(cluster.clone().discover());
-            tokio::spawn(cluster.balance(node.regions.clone()));
+            let (n, stop) = (node.clone(), stop_rx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = n.open_layout(stop).await {
+                    // Without its regions the node is of no use: exit like a failed start.
+                    eprintln!("redraft-server: opening the regions: {e:#}");
+                    std::process::exit(1);
+                }
+            });
             node
         }
     };
@@ -84,7 +91,9 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
         };
         tokio::spawn(admin::serve(admin, node.clone(), shutdown));
     }
-    expire::spawn(node.clone(), stop_rx.clone());
+    if node.cluster.is_none() {
+        expire::spawn(node.clone(), stop_rx.clone());
+    }
     let server = tokio::spawn(net::listener::run(node.clone(), listener, stop_rx));
     // Installed before the readiness line: a SIGTERM right after it must stop us cleanly.
     let mut term = signal(SignalKind::terminate())?;
@@ -104,7 +113,7 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = server.await;
-    for r in &node.regions {
+    for r in node.regions().iter().chain(&node.meta) {
         let _ = r.raft.shutdown().await;
     }
     node.engine.io.sync().await?;

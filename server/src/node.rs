@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use openraft::async_runtime::watch::WatchReceiver;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use crate::config::Config;
 use crate::error::CmdError;
 use crate::raft::{grpc, pb, Region};
 use crate::store::keys::{key_slot, SLOTS};
+
+/// The meta group's region id (data regions count from 1).
+pub const META_REGION: u64 = 0;
 use crate::store::Engine;
 
 #[derive(Default)]
@@ -30,9 +34,9 @@ pub struct Stats {
 pub struct Node {
     pub config: Config,
     pub engine: Arc<Engine>,
-    /// Regions ordered by slot range; `route[slot]` is an index into it.
-    pub regions: Vec<Arc<Region>>,
-    route: Vec<u16>,
+    /// The regions this node serves: set once (standalone: at start; cluster: when the map is
+    /// known, see `open_layout`).
+    layout: std::sync::OnceLock<Layout>,
     /// 40-hex node id, created once and kept in the data dir.
     pub node_id: String,
     /// 40-hex id of this process run.
@@ -44,6 +48,27 @@ pub struct Node {
     next_client_id: AtomicU64,
     /// Cluster mode: the peer directory and the gRPC side. None when standalone.
     pub cluster: Option<Arc<Cluster>>,
+    /// Cluster mode: this node's replica of the meta group (the cluster map).
+    pub meta: Option<Arc<Region>>,
+}
+
+/// Regions ordered by slot range; `route[slot]` is an index into `regions` (NO_REGION for a
+/// slot no local region serves).
+struct Layout {
+    regions: Vec<Arc<Region>>,
+    route: Vec<u16>,
+}
+
+const NO_REGION: u16 = u16::MAX;
+
+impl Layout {
+    fn new(regions: Vec<Arc<Region>>) -> Layout {
+        let mut route = vec![NO_REGION; SLOTS];
+        for (i, r) in regions.iter().enumerate() {
+            route[r.slots.0 as usize..r.slots.1 as usize].fill(i as u16);
+        }
+        Layout { regions, route }
+    }
 }
 
 fn random_hex40() -> String {
@@ -80,9 +105,8 @@ fn announce_of(config: &Config) -> (String, u16) {
     (ip, config.announce_port.unwrap_or(config.port))
 }
 
-/// Opens the data dir: node id, store, and the region count (recorded at creation; `--regions`
-/// or `default` then, and later starts must agree).
-fn open_store(config: Config, default: u16) -> anyhow::Result<(Config, String, Arc<Engine>, u16)> {
+/// Opens the data dir: node id and store, checking it was made for this mode (`cluster`).
+fn open_engine(config: &Config, cluster: bool) -> anyhow::Result<(String, Arc<Engine>)> {
     if let Some(n) = config.regions {
         // Checked before the store records anything, so a bad flag leaves the dir as it was.
         anyhow::ensure!((1..=1024).contains(&n), "--regions must be between 1 and 1024, not {n}");
@@ -90,6 +114,22 @@ fn open_store(config: Config, default: u16) -> anyhow::Result<(Config, String, A
     std::fs::create_dir_all(&config.data_dir)?;
     let node_id = load_node_id(&config.data_dir)?;
     let engine = Engine::open(&config.data_dir.join("db"))?;
+    let dir = config.data_dir.display();
+    match (engine.is_cluster_store(cluster)?, cluster) {
+        (true, true) | (false, false) => {}
+        (false, true) => anyhow::bail!(
+            "the data dir {dir} was made by a standalone server or by a cluster node of an earlier \
+             version (without the meta group); a cluster node needs a new data dir"
+        ),
+        (true, false) => anyhow::bail!("the data dir {dir} belongs to a cluster node; start it with its cluster flags"),
+    }
+    Ok((node_id, engine))
+}
+
+/// Opens the data dir of a standalone node: node id, store, and the region count (recorded at
+/// creation; `--regions` or `default` then, and later starts must agree).
+fn open_store(config: Config, default: u16) -> anyhow::Result<(Config, String, Arc<Engine>, u16)> {
+    let (node_id, engine) = open_engine(&config, false)?;
     let n = engine.region_count(config.regions.unwrap_or(default))?;
     if let Some(wanted) = config.regions {
         anyhow::ensure!(
@@ -102,7 +142,7 @@ fn open_store(config: Config, default: u16) -> anyhow::Result<(Config, String, A
 }
 
 /// `[from, to)` slot ranges of `n` contiguous regions.
-fn region_ranges(n: u16) -> Vec<(u16, u32)> {
+pub fn region_ranges(n: u16) -> Vec<(u16, u32)> {
     let n = n as usize;
     (0..n).map(|i| ((i * SLOTS / n) as u16, ((i + 1) * SLOTS / n) as u32)).collect()
 }
@@ -118,19 +158,17 @@ impl Node {
             regions.push(Region::open_standalone(engine.clone(), i as u64 + 1, (from, to), 1, addr.clone()).await?);
         }
         config.regions = Some(n);
-        Ok(Node::new(config, engine, regions, node_id, None))
+        Ok(Node::new(config, engine, Some(regions), node_id, None))
     }
 
-    /// Opens the store and this node's replicas of the cluster's regions (every region on
-    /// every voter of `--cluster`; see cluster.rs). The lowest node id creates the groups of a
-    /// new cluster. Returns before any region has a leader: the peers may still be starting.
+    /// Opens the store and this node's replica of the meta group (every founding node of
+    /// `--cluster` has one; the lowest id creates the group of a new cluster). The data regions
+    /// open later, once the map is known (`open_layout`): a new cluster has none until a quorum
+    /// of founding nodes is up. Returns at once.
     pub async fn open_cluster(config: Config) -> anyhow::Result<Arc<Node>> {
         let voters = config.cluster.clone().expect("cluster mode").0;
         let my_id = config.node_id.expect("checked with --cluster");
-        // A few regions per node, so leaders (and the write load) spread over the nodes.
-        let default_regions = (2 * voters.len()).min(64) as u16;
-        let (mut config, node_id, engine, n) = open_store(config, default_regions)?;
-        config.regions = Some(n);
+        let (node_id, engine) = open_engine(&config, true)?;
         let (host, port) = announce_of(&config);
         // The `--cluster` entries are the gRPC addresses nodes announce to each other (this
         // node binds `--bind:--grpc-port`, which may differ, e.g. behind NAT).
@@ -144,41 +182,97 @@ impl Node {
         });
         let me = Peer { id40: node_id.clone(), host, port };
         let cluster = Cluster::new(my_id, voters.clone(), me, registry.clone());
-        let members: std::collections::BTreeMap<u64, openraft::BasicNode> =
-            voters.iter().map(|(id, a)| (*id, openraft::BasicNode { addr: a.clone() })).collect();
+        // The meta group: replica id = node id, on the founding nodes.
+        let members = voters.iter().map(|(id, a)| (*id, openraft::BasicNode { addr: a.clone() })).collect();
+        let nodes = voters.iter().map(|(id, _)| (*id, *id)).collect();
+        let c = cluster.clone();
+        let resolve: grpc::Resolve = Arc::new(move |node| c.addr_of(node));
+        let network = grpc::GrpcNetwork::new(META_REGION, cluster.channels.clone(), Some(resolve));
         let bootstrap = my_id == voters[0].0;
-        let mut regions = Vec::with_capacity(n as usize);
-        for (i, (from, to)) in region_ranges(n).into_iter().enumerate() {
-            let id = i as u64 + 1;
-            // Replica id = node id (see cluster.rs); dial it where this node's --cluster says.
-            let peers = cluster.voters.clone();
+        let meta = Region::open_replica(engine.clone(), META_REGION, (0, 0), my_id, members, nodes, network, bootstrap)
+            .await?;
+        registry.insert(META_REGION, meta.raft.clone());
+        Ok(Node::new(config, engine, None, node_id, Some((cluster, meta))))
+    }
+
+    /// Cluster mode: follows the meta group's map (into the directory) and, from the first map
+    /// seen, opens this node's replicas and starts serving their slots (with their expiry
+    /// cycle and leader balancer).
+    pub async fn open_layout(self: Arc<Self>, stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+        let (Some(cluster), Some(meta)) = (self.cluster.clone(), self.meta.clone()) else { return Ok(()) };
+        let regions = self.config.regions.unwrap_or((2 * cluster.voters.len()).min(64) as u16);
+        tokio::spawn(cluster.clone().run_meta(meta.clone(), regions));
+        let mut watch = meta.cluster_map();
+        let map = loop {
+            if let Some(map) = watch.borrow_and_update().clone() {
+                break map;
+            }
+            if watch.changed().await.is_err() {
+                return Ok(());
+            }
+        };
+        cluster.set_map(Some(map.clone()));
+        let c = cluster.clone();
+        tokio::spawn(async move {
+            while watch.changed().await.is_ok() {
+                let map = watch.borrow_and_update().clone();
+                c.set_map(map);
+            }
+        });
+        tracing::info!("cluster map version {}: {} regions", map.version, map.regions.len());
+        let mut regions = Vec::new();
+        for r in &map.regions {
+            let Some(mine) = r.replicas.iter().find(|x| x.node_id == cluster.my_id) else { continue };
+            let addr = |node: u64| map.nodes.iter().find(|n| n.node_id == node).map(|n| n.grpc_addr.clone());
+            let members = r
+                .replicas
+                .iter()
+                .map(|x| (x.replica_id, openraft::BasicNode { addr: addr(x.node_id).unwrap_or_default() }));
+            let nodes: BTreeMap<u64, u64> = r.replicas.iter().map(|x| (x.replica_id, x.node_id)).collect();
+            let (c, by_replica) = (cluster.clone(), nodes.clone());
             let resolve: grpc::Resolve =
-                Arc::new(move |target| peers.iter().find(|(n, _)| *n == target).map(|(_, a)| a.clone()));
-            let network = grpc::GrpcNetwork::new(id, cluster.channels.clone(), Some(resolve));
-            let r = Region::open_replica(engine.clone(), id, (from, to), my_id, members.clone(), network, bootstrap)
-                .await?;
-            registry.insert(id, r.raft.clone());
-            regions.push(r);
+                Arc::new(move |replica| by_replica.get(&replica).and_then(|node| c.addr_of(*node)));
+            let network = grpc::GrpcNetwork::new(r.region_id, cluster.channels.clone(), Some(resolve));
+            let slots = (r.slot_from as u16, r.slot_to);
+            let bootstrap = r.replicas.first().map(|x| x.replica_id) == Some(mine.replica_id);
+            let region = Region::open_replica(
+                self.engine.clone(),
+                r.region_id,
+                slots,
+                mine.replica_id,
+                members.collect(),
+                nodes,
+                network,
+                bootstrap,
+            )
+            .await?;
+            cluster.registry.insert(r.region_id, region.raft.clone());
+            regions.push(region);
         }
-        Ok(Node::new(config, engine, regions, node_id, Some(cluster)))
+        regions.sort_by_key(|r| r.slots.0);
+        if self.layout.set(Layout::new(regions.clone())).is_err() {
+            anyhow::bail!("the regions were opened twice");
+        }
+        crate::expire::spawn(self.clone(), stop);
+        tokio::spawn(cluster.balance(regions));
+        Ok(())
     }
 
     fn new(
         config: Config,
         engine: Arc<Engine>,
-        regions: Vec<Arc<Region>>,
+        regions: Option<Vec<Arc<Region>>>,
         node_id: String,
-        cluster: Option<Arc<Cluster>>,
+        cluster: Option<(Arc<Cluster>, Arc<Region>)>,
     ) -> Arc<Node> {
-        let mut route = vec![0u16; SLOTS];
-        for (i, r) in regions.iter().enumerate() {
-            route[r.slots.0 as usize..r.slots.1 as usize].fill(i as u16);
+        let layout = std::sync::OnceLock::new();
+        if let Some(regions) = regions {
+            let _ = layout.set(Layout::new(regions));
         }
         Arc::new(Node {
             config,
             engine,
-            regions,
-            route,
+            layout,
             node_id,
             run_id: random_hex40(),
             started: Instant::now(),
@@ -186,8 +280,15 @@ impl Node {
             clients: Default::default(),
             cmdstats: Default::default(),
             next_client_id: AtomicU64::new(1),
-            cluster,
+            meta: cluster.as_ref().map(|(_, m)| m.clone()),
+            cluster: cluster.map(|(c, _)| c),
         })
+    }
+
+    /// The regions this node serves, ordered by slot range (none in a cluster until the map
+    /// is known).
+    pub fn regions(&self) -> &[Arc<Region>] {
+        self.layout.get().map_or(&[], |l| &l.regions[..])
     }
 
     pub fn mode(&self) -> &'static str {
@@ -203,7 +304,7 @@ impl Node {
     /// while no leader is known. Nothing has been proposed yet, so a client may retry.
     pub fn check_leader(&self, ri: usize, slot: u16) -> Result<(), CmdError> {
         let Some(cluster) = &self.cluster else { return Ok(()) };
-        let region = &self.regions[ri];
+        let region = &self.regions()[ri];
         if region.raft.is_leader() {
             return Ok(());
         }
@@ -219,7 +320,7 @@ impl Node {
     /// a single voter). On a follower, for a READONLY connection: ask the leader for its read
     /// index (ReadIndex) and wait until this replica has applied it. Otherwise MOVED.
     pub async fn read_barrier(&self, ri: usize, slot: u16, readonly: bool) -> Result<(), CmdError> {
-        let region = &self.regions[ri];
+        let region = &self.regions()[ri];
         let Some(cluster) = &self.cluster else { return region.read_barrier().await };
         if region.raft.is_leader() {
             return region.read_barrier().await;
@@ -228,8 +329,7 @@ impl Node {
             self.check_leader(ri, slot)?;
         }
         let leader = region.leader().ok_or(CmdError::ClusterDown)?;
-        let addr = cluster.voters.iter().find(|(id, _)| *id == leader).map(|(_, a)| a.clone());
-        let addr = addr.ok_or(CmdError::ClusterDown)?;
+        let addr = cluster.addr_of(leader).ok_or(CmdError::ClusterDown)?;
         let index = grpc::read_index(&cluster.channels, &addr, region.id)
             .await
             .map_err(|e| CmdError::TryAgain(format!("Replica read failed, try again: {}", e.message())))?;
@@ -246,13 +346,14 @@ impl Node {
     /// FLUSHALL, ...): all when standalone; those it leads in a cluster, as a Redis Cluster
     /// master answers for its own slots.
     pub fn served_regions(&self) -> Vec<usize> {
-        (0..self.regions.len()).filter(|&i| self.cluster.is_none() || self.regions[i].raft.is_leader()).collect()
+        let regions = self.regions();
+        (0..regions.len()).filter(|&i| self.cluster.is_none() || regions[i].raft.is_leader()).collect()
     }
 
     /// Keys and expiring keys in the regions this node serves.
     pub fn served_counts(&self) -> (u64, u64) {
         self.served_regions().into_iter().fold((0, 0), |(k, e), i| {
-            let r = &self.regions[i];
+            let r = &self.regions()[i];
             let (a, b) = self.engine.counts.total(r.slots.0, r.slots.1);
             (k + a, e + b)
         })
@@ -262,10 +363,13 @@ impl Node {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The index (in `regions`) of the one region holding all `keys`, or CROSSSLOT when they
-    /// span regions.
-    /// In a cluster, keys must also share one slot, as in Redis Cluster.
+    /// The index (in `regions()`) of the one region holding all `keys`, or CROSSSLOT when they
+    /// span regions, or CLUSTERDOWN when no region here serves them (the cluster map is not
+    /// known yet). In a cluster, keys must also share one slot, as in Redis Cluster.
     pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<usize, CmdError> {
+        let Some(layout) = self.layout.get().filter(|l| !l.regions.is_empty()) else {
+            return Err(CmdError::ClusterDown);
+        };
         let mut found: Option<u16> = None;
         let mut first_slot: Option<u16> = None;
         for k in keys {
@@ -273,7 +377,10 @@ impl Node {
             if self.cluster.is_some() && *first_slot.get_or_insert(slot) != slot {
                 return Err(CmdError::CrossSlot);
             }
-            let r = self.route[slot as usize];
+            let r = layout.route[slot as usize];
+            if r == NO_REGION {
+                return Err(CmdError::ClusterDown);
+            }
             match found {
                 None => found = Some(r),
                 Some(f) if f != r => return Err(CmdError::CrossSlot),
@@ -301,7 +408,7 @@ impl Node {
 
     /// Sum of the regions' applied log indexes (the replication offset a standalone node shows).
     pub fn applied_index(&self) -> u64 {
-        self.regions
+        self.regions()
             .iter()
             .map(|r| r.raft.metrics().borrow_watched().last_applied.map(|l| l.index()).unwrap_or(0))
             .sum()
@@ -401,7 +508,7 @@ impl Node {
                 field(out, "raft_applied_entries", io.applied_entries.load(Ordering::Relaxed));
                 field(out, "raft_apply_usec", io.apply_usec.load(Ordering::Relaxed));
                 let (mut e, mut c, mut us) = (0, 0, 0);
-                for r in &self.regions {
+                for r in self.regions() {
                     e += r.stats.entries.load(Ordering::Relaxed);
                     c += r.stats.commands.load(Ordering::Relaxed);
                     us += r.stats.commit_usec.load(Ordering::Relaxed);
@@ -423,7 +530,7 @@ impl Node {
                 out.push_str("# Replication\r\n");
                 field(out, "role", "master");
                 field(out, "connected_slaves", 0);
-                for r in &self.regions {
+                for r in self.regions() {
                     let m = r.raft.metrics().borrow_watched().clone();
                     let _ = write!(
                         out,

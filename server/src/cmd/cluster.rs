@@ -33,16 +33,11 @@ fn shards_of(ctx: &ConnCtx) -> Option<Vec<Shard>> {
     let known: Vec<u64> = cluster.known().into_iter().map(|(id, _)| id).filter(|&id| cluster.is_fresh(id)).collect();
     Some(
         ctx.node
-            .regions
+            .regions()
             .iter()
             .map(|r| {
                 let leader = r.leader().filter(|l| known.contains(l));
-                let replicas = cluster
-                    .voters
-                    .iter()
-                    .map(|(id, _)| *id)
-                    .filter(|id| Some(*id) != leader && known.contains(id))
-                    .collect();
+                let replicas = r.nodes().filter(|id| Some(*id) != leader && known.contains(id)).collect();
                 Shard { from: r.slots.0, to: r.slots.1, leader, replicas }
             })
             .collect(),
@@ -63,7 +58,7 @@ fn ranges_of(shards: &[Shard], id: u64) -> Vec<(u16, u32)> {
 
 fn max_term(ctx: &ConnCtx) -> u64 {
     use openraft::async_runtime::watch::WatchReceiver;
-    ctx.node.regions.iter().map(|r| r.raft.metrics().borrow_watched().current_term).max().unwrap_or(0)
+    ctx.node.regions().iter().map(|r| r.raft.metrics().borrow_watched().current_term).max().unwrap_or(0)
 }
 
 pub fn info(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {

@@ -130,7 +130,7 @@ async fn execute(
     let mut protos: Vec<u8> = Vec::with_capacity(batch.len());
     let mut pending: Vec<PendingWrite> = Vec::new();
     let mut pending_bytes = 0usize;
-    let mut read_barrier_done = vec![false; node.regions.len()];
+    let mut read_barrier_done = vec![false; node.regions().len()];
     // Per reply: the command it answers (for INFO commandstats) and the time it took.
     let mut ran: Vec<Option<&'static CommandSpec>> = Vec::with_capacity(batch.len());
     let mut usecs: Vec<u64> = Vec::with_capacity(batch.len());
@@ -233,15 +233,19 @@ async fn execute(
                     }
                 };
                 ran[slot] = Some(spec);
-                let region = &node.regions[ri];
+                let region = &node.regions()[ri];
                 if keys.is_empty() && node.cluster.is_some() {
                     // No key was found (every read names keys; a bad numkeys leaves none): no
                     // region to route to, and the handler answers the argument error itself.
-                } else if !read_barrier_done[ri] {
+                } else if !read_barrier_done.get(ri).copied().unwrap_or(false) {
                     let kslot = keys.first().map(|&i| key_slot(&argv[i])).unwrap_or(0);
                     if let Err(e) = node.read_barrier(ri, kslot, session.readonly).await {
                         replies[slot] = Some(e.to_reply());
                         continue;
+                    }
+                    // The regions may have opened since the batch began (cluster start-up).
+                    if ri >= read_barrier_done.len() {
+                        read_barrier_done.resize(ri + 1, false);
                     }
                     read_barrier_done[ri] = true;
                 }
@@ -365,7 +369,7 @@ fn is_retryable(r: &Reply) -> bool {
 async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Option<Reply>], usecs: &mut [u64]) {
     let started = std::time::Instant::now();
     let n = pending.len().max(1) as u64;
-    let mut by_region: Vec<Vec<PendingWrite>> = (0..node.regions.len()).map(|_| Vec::new()).collect();
+    let mut by_region: Vec<Vec<PendingWrite>> = (0..node.regions().len()).map(|_| Vec::new()).collect();
     for p in pending.drain(..) {
         by_region[p.region].push(p);
     }
@@ -375,7 +379,7 @@ async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Opti
             .map(|w| pb::Command { kind: pb::command::Kind::Client as i32, argv: w.argv.clone() })
             .collect();
         node.stats.write_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = node.regions[ri].propose(commands).await;
+        let result = node.regions()[ri].propose(commands).await;
         (writes, result)
     });
     for (writes, result) in futures::future::join_all(futures).await {

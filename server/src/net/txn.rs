@@ -83,7 +83,7 @@ async fn watch(node: &Node, session: &mut Session, argv: &[Bytes]) -> CmdResult 
         return Err(CmdError::WatchInMulti);
     }
     let ri = node.region_of_keys(argv[1..].iter().map(|k| &k[..]))?;
-    let region = &node.regions[ri];
+    let region = &node.regions()[ri];
     node.read_barrier(ri, key_slot(&argv[1]), false).await?;
     let ctx = ReadCtx::new(&region.engine, now_ms(), true);
     for key in &argv[1..] {
@@ -149,7 +149,7 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         let keys = spec.keys_of(&logged);
         if keys.is_empty() {
             // A keyless write (FLUSHALL) touches every region.
-            if node.regions.len() > 1 || node.cluster.is_some() {
+            if node.regions().len() > 1 || node.cluster.is_some() {
                 return Err(CmdError::CrossSlot);
             }
             same_region(0)?;
@@ -178,7 +178,7 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         // MOVED before anything is proposed; the slot of the transaction's first key.
         let first_key = watched.first().map(|w| &w.key).or(first_key.as_ref());
         node.check_leader(ri, first_key.map(|k| key_slot(k)).unwrap_or(0))?;
-        let mut replies = node.regions[ri].propose(commands).await?.into_iter();
+        let mut replies = node.regions()[ri].propose(commands).await?.into_iter();
         match replies.next() {
             Some(Reply::NilArray) => return Ok(Reply::NilArray),
             Some(Reply::Error(e)) => return Err(CmdError::Other(e)),

@@ -37,6 +37,11 @@ pub struct Region {
     proposals: mpsc::Sender<Pending>,
     /// The applied preferred leader (0: none), see `StateMachine::preferred_leader`.
     preferred: Arc<AtomicU64>,
+    /// The node of each replica (replica id -> node id), from the cluster map; replica ids
+    /// are what the Raft group knows, node ids what clients and operators see.
+    nodes: BTreeMap<u64, u64>,
+    /// The applied cluster map: set in the meta group only.
+    map: crate::store::sm::MapCell,
 }
 
 /// Proposal counters of a region (INFO).
@@ -95,6 +100,7 @@ impl Region {
         let log = LogStore::new(engine.clone(), id);
         let sm = StateMachine::open(engine.clone(), id, slots)?;
         let preferred = sm.preferred_leader();
+        let map = sm.cluster_map();
         let raft = Raft::new(replica_id, config, NoPeers, log, sm).await?;
         if !raft.is_initialized().await? {
             let mut members = BTreeMap::new();
@@ -109,19 +115,24 @@ impl Region {
         let (tx, rx) = mpsc::channel(4096);
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
-        Ok(Arc::new(Region { id, slots, raft, engine, single_voter: true, stats, proposals: tx, preferred }))
+        let nodes = BTreeMap::from([(replica_id, replica_id)]);
+        let single_voter = true;
+        Ok(Arc::new(Region { id, slots, raft, engine, single_voter, stats, proposals: tx, preferred, nodes, map }))
     }
 
     /// Opens a replica of a region replicated on `members` (replica id -> its node's gRPC
-    /// address). `bootstrap`: this node creates the group if it has never been initialized
-    /// (one node does this for a new cluster; the others learn it from the first leader).
-    /// Does not wait for a leader: the other replicas may still be starting.
+    /// address), hosted on the nodes `nodes` gives (replica id -> node id). `bootstrap`: this
+    /// node creates the group if it has never been initialized (one node does this for a new
+    /// region; the others learn it from the first leader). Does not wait for a leader: the
+    /// other replicas may still be starting.
+    #[allow(clippy::too_many_arguments)]
     pub async fn open_replica(
         engine: Arc<Engine>,
         id: u64,
         slots: (u16, u32),
         replica_id: u64,
         members: BTreeMap<u64, BasicNode>,
+        nodes: BTreeMap<u64, u64>,
         network: super::grpc::GrpcNetwork,
         bootstrap: bool,
     ) -> anyhow::Result<Arc<Region>> {
@@ -129,6 +140,7 @@ impl Region {
         let log = LogStore::new(engine.clone(), id);
         let sm = StateMachine::open(engine.clone(), id, slots)?;
         let preferred = sm.preferred_leader();
+        let map = sm.cluster_map();
         let raft = Raft::new(replica_id, config, network, log, sm).await?;
         if bootstrap && !raft.is_initialized().await? {
             raft.initialize(members).await?;
@@ -136,7 +148,39 @@ impl Region {
         let (tx, rx) = mpsc::channel(4096);
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
-        Ok(Arc::new(Region { id, slots, raft, engine, single_voter: false, stats, proposals: tx, preferred }))
+        let single_voter = false;
+        Ok(Arc::new(Region { id, slots, raft, engine, single_voter, stats, proposals: tx, preferred, nodes, map }))
+    }
+
+    /// The node hosting replica `replica`.
+    pub fn node_of(&self, replica: u64) -> Option<u64> {
+        self.nodes.get(&replica).copied()
+    }
+
+    /// This region's replica on node `node`.
+    pub fn replica_on(&self, node: u64) -> Option<u64> {
+        self.nodes.iter().find(|(_, n)| **n == node).map(|(r, _)| *r)
+    }
+
+    /// The nodes hosting a replica, in replica order.
+    pub fn nodes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.nodes.values().copied()
+    }
+
+    /// The applied cluster map (the meta group only; None elsewhere).
+    pub fn cluster_map(&self) -> tokio::sync::watch::Receiver<Option<Arc<pb::ClusterMap>>> {
+        self.map.subscribe()
+    }
+
+    /// Replaces the cluster map (meta group) if it is still at version `expected`.
+    pub async fn propose_map(&self, expected: u64, map: &pb::ClusterMap) -> Result<(), CmdError> {
+        use prost::Message;
+        let kind = pb::command::Kind::ClusterMap as i32;
+        let argv = vec![bytes::Bytes::from(expected.to_string()), bytes::Bytes::from(map.encode_to_vec())];
+        match self.propose(vec![pb::Command { kind, argv }]).await?.pop() {
+            Some(Reply::Error(e)) => Err(CmdError::Other(e)),
+            _ => Ok(()),
+        }
     }
 
     /// The node an operator asked to lead this region, as applied on this replica.
@@ -155,9 +199,9 @@ impl Region {
         }
     }
 
-    /// The replica id of the region's current leader, if one is known.
+    /// The node of the region's current leader, if one is known.
     pub fn leader(&self) -> Option<u64> {
-        self.raft.metrics().borrow_watched().current_leader
+        self.raft.metrics().borrow_watched().current_leader.and_then(|r| self.node_of(r))
     }
 
     /// Proposes a batch of deterministic commands (merged with other connections' batches into
@@ -340,5 +384,43 @@ mod tests {
         assert!(rd.get(b"x").unwrap().is_none() && rd.get(b"p").unwrap().is_none());
         assert!(rd.get(b"y").unwrap().is_some());
         region.raft.shutdown().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster_map_is_compare_and_set_and_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let voters = vec![(1, "a:1".to_string()), (2, "b:1".to_string()), (3, "c:1".to_string())];
+        let first = crate::cluster::initial_map(&voters, 4);
+        {
+            let engine = Engine::open(dir.path()).unwrap();
+            // A meta group owns no slots.
+            let meta = Region::open_standalone(engine.clone(), 0, (0, 0), 1, "x".into()).await.unwrap();
+            assert!(meta.cluster_map().borrow().is_none());
+            meta.propose_map(0, &first).await.unwrap();
+            assert_eq!(meta.cluster_map().borrow().as_ref().unwrap().version, 1);
+            // A change made from a stale version fails and leaves the map alone.
+            let mut stale = first.clone();
+            stale.nodes.clear();
+            let e = meta.propose_map(0, &stale).await.unwrap_err().to_string();
+            assert!(e.contains("version 1, not 0"), "{e}");
+            let mut second = (**meta.cluster_map().borrow().as_ref().unwrap()).clone();
+            second.nodes[1].id40 = "f".repeat(40);
+            meta.propose_map(1, &second).await.unwrap();
+            meta.raft.shutdown().await.unwrap();
+            let weak = Arc::downgrade(&engine);
+            drop((engine, meta));
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while weak.upgrade().is_some() {
+                assert!(std::time::Instant::now() < deadline, "store still referenced");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let engine = Engine::open(dir.path()).unwrap();
+        let meta = Region::open_standalone(engine.clone(), 0, (0, 0), 1, "x".into()).await.unwrap();
+        let map = meta.cluster_map().borrow().clone().unwrap();
+        assert_eq!(map.version, 2);
+        assert_eq!(map.nodes[1].id40, "f".repeat(40));
+        assert_eq!(map.regions, first.regions);
+        meta.raft.shutdown().await.unwrap();
     }
 }

@@ -23,6 +23,10 @@ pub const FORMAT_VERSION_KEY: &[u8] = b"format_version";
 pub const FORMAT_VERSION: u32 = 2;
 /// `meta` CF: how many regions split the slot space (fixed when the store is created).
 pub const REGION_COUNT_KEY: &[u8] = b"region_count";
+/// `meta` CF: present in the store of a cluster node (regions come from the cluster map).
+/// Named `meta` keys must not start with `a` or `c`: those prefix the applied records and the
+/// slot counts (tested below).
+pub const CLUSTER_STORE_KEY: &[u8] = b"meta_group";
 
 /// `metadata` CF key of a user key: `slot BE | key`.
 pub fn data_key(slot: u16, key: &[u8]) -> Vec<u8> {
@@ -213,6 +217,11 @@ mod tests {
 
     #[test]
     fn slot_counts_are_contiguous() {
+        let (start, end) = slot_count_range(0, SLOTS as u32);
+        for k in [FORMAT_VERSION_KEY, REGION_COUNT_KEY, CLUSTER_STORE_KEY] {
+            assert!(k < &start[..] || k >= &end[..], "{k:?} is inside the slot counts");
+            assert_ne!(k[0], b'a', "{k:?} could meet an applied record");
+        }
         let (s, e) = slot_count_range(0, 16384);
         assert!(slot_count_key(0).as_slice() >= s.as_slice());
         assert!(slot_count_key(16383).as_slice() < e.as_slice());

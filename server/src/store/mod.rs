@@ -181,6 +181,23 @@ impl Engine {
         }
     }
 
+    /// Whether this store belongs to a cluster node (it has a meta group); a new store is
+    /// marked as `cluster` says, a used one keeps what it is.
+    pub fn is_cluster_store(&self, cluster: bool) -> Result<bool, StoreError> {
+        let meta = self.cf(keys::CF_META);
+        if self.db.get_cf(meta, keys::CLUSTER_STORE_KEY)?.is_some() {
+            return Ok(true);
+        }
+        let used = self.db.get_cf(meta, keys::REGION_COUNT_KEY)?.is_some()
+            || self.db.get_cf(meta, keys::region_applied_key(1))?.is_some();
+        if used || !cluster {
+            return Ok(false);
+        }
+        self.db.put_cf(meta, keys::CLUSTER_STORE_KEY, b"meta-group")?;
+        self.db.flush_wal(true)?;
+        Ok(true)
+    }
+
     pub fn cf(&self, name: &str) -> &ColumnFamily {
         self.db.cf_handle(name).expect("column family exists: created at open")
     }

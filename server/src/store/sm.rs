@@ -46,7 +46,13 @@ pub struct StateMachine {
     /// The node asked to lead this region (0: none). Set by PREFER_LEADER entries and kept in
     /// the applied record, so the leader balancer on whichever replica leads honours it.
     preferred: Arc<AtomicU64>,
+    /// The meta group's cluster map as applied (None: none yet, or not the meta group). Kept in
+    /// the applied record, so it is durable with the entry that set it and travels in snapshots.
+    map: MapCell,
 }
+
+/// The applied cluster map, watched by the node (see cluster.rs).
+pub type MapCell = Arc<tokio::sync::watch::Sender<Option<Arc<pb::ClusterMap>>>>;
 
 fn ioerr(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
@@ -59,9 +65,12 @@ impl StateMachine {
     pub fn open(engine: Arc<Engine>, region: u64, slots: (u16, u32)) -> io::Result<StateMachine> {
         let raw = engine.db.get_cf(engine.cf(keys::CF_META), keys::region_applied_key(region)).map_err(ioerr)?;
         let (applied, membership) = decode_applied(raw.as_deref())?;
-        let preferred = match raw.as_deref() {
-            Some(raw) => pb::RegionApplied::decode(raw).map_err(ioerr)?.preferred_leader,
-            None => 0,
+        let (preferred, map) = match raw.as_deref() {
+            Some(raw) => {
+                let p = pb::RegionApplied::decode(raw).map_err(ioerr)?;
+                (p.preferred_leader, p.cluster_map.map(Arc::new))
+            }
+            None => (0, None),
         };
         Ok(StateMachine {
             region,
@@ -71,7 +80,32 @@ impl StateMachine {
             membership,
             has_snapshot: Arc::default(),
             preferred: Arc::new(AtomicU64::new(preferred)),
+            map: Arc::new(tokio::sync::watch::Sender::new(map)),
         })
+    }
+
+    /// The applied cluster map (meta group), shared with the region handle.
+    pub fn cluster_map(&self) -> MapCell {
+        self.map.clone()
+    }
+
+    /// CLUSTER_MAP: replaces the map when its version is still `argv[0]`.
+    fn apply_map(&self, argv: &[Bytes]) -> Reply {
+        let [expected, raw] = argv else { return CmdError::Syntax.to_reply() };
+        let Some(expected) = std::str::from_utf8(expected).ok().and_then(|s| s.parse::<u64>().ok()) else {
+            return CmdError::Syntax.to_reply();
+        };
+        let Ok(mut map) = pb::ClusterMap::decode(&raw[..]) else {
+            return CmdError::Other("ERR undecodable cluster map".into()).to_reply();
+        };
+        let current = self.map.borrow().as_ref().map_or(0, |m| m.version);
+        if current != expected {
+            return CmdError::Other(format!("ERR cluster map is at version {current}, not {expected}")).to_reply();
+        }
+        map.version = expected + 1;
+        // Written with this entry's applied record (see `applied_record`).
+        self.map.send_replace(Some(Arc::new(map)));
+        Reply::OK
     }
 
     /// The region's preferred leader as applied (0: none), shared with the region handle.
@@ -84,6 +118,7 @@ impl StateMachine {
             applied: self.applied.as_ref().map(convert::log_id_to_pb),
             membership: Some(convert::stored_membership_to_pb(&self.membership)),
             preferred_leader: self.preferred.load(Ordering::Relaxed),
+            cluster_map: self.map.borrow().as_deref().cloned(),
         }
         .encode_to_vec()
     }
@@ -118,6 +153,8 @@ impl StateMachine {
                     }
                     None => CmdError::Syntax.to_reply(),
                 }
+            } else if c.kind == pb::command::Kind::ClusterMap as i32 {
+                self.apply_map(argv)
             } else if c.kind == pb::command::Kind::Exec as i32 {
                 match watch_check(ctx, argv) {
                     Ok((_, true)) => Reply::OK,
@@ -204,7 +241,7 @@ pub fn read_region(engine: &Engine, region: u64, slots: (u16, u32)) -> io::Resul
     let (cs, ce) = keys::slot_count_range(slots.0, slots.1);
     scan(CF_COUNTS, keys::CF_META, cs, ce)?;
     // The applied record too: it carries what the region state holds besides data (the
-    // preferred leader); `install_snapshot` takes that from it.
+    // preferred leader, the meta group's cluster map); `install_snapshot` takes that from it.
     if let Some(raw) = raw {
         let key = Bytes::copy_from_slice(&keys::region_applied_key(region));
         pairs.push(pb::KeyValue { cf: CF_COUNTS, key, value: Bytes::from(raw) });
@@ -308,10 +345,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut counts = Vec::new();
         let applied_key = keys::region_applied_key(self.region);
         let mut preferred = 0;
+        let mut map = None;
         for kv in &snapshot.pairs {
             if kv.cf == CF_COUNTS && kv.key[..] == applied_key[..] {
-                // Written below from `meta` and this preference.
-                preferred = pb::RegionApplied::decode(&kv.value[..]).map_err(ioerr)?.preferred_leader;
+                // Written below from `meta` and the region state besides data it carries.
+                let p = pb::RegionApplied::decode(&kv.value[..]).map_err(ioerr)?;
+                preferred = p.preferred_leader;
+                map = p.cluster_map.map(Arc::new);
                 continue;
             }
             let cf = match kv.cf {
@@ -333,6 +373,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.preferred.store(preferred, Ordering::Relaxed);
+        self.map.send_replace(map);
         b.put_cf(self.engine.cf(keys::CF_META), keys::region_applied_key(self.region), self.applied_record());
         self.engine.db.write(b).map_err(ioerr)?;
         for s in self.slots.0 as u32..self.slots.1 {
