@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use openraft::async_runtime::watch::WatchReceiver;
 
-use crate::raft::grpc::{self, Channels, Registry};
+use tonic::Status;
+
+use crate::raft::grpc::{self, Channels, JoinCall, Registry};
 use crate::raft::{pb, Region};
 
 /// What clients are told about a node.
@@ -38,6 +40,8 @@ pub struct Cluster {
     peers: RwLock<BTreeMap<u64, (Peer, Instant)>>,
     /// The latest applied cluster map (None until the meta group has created it).
     map: RwLock<Option<Arc<pb::ClusterMap>>>,
+    /// The regions each peer said it leads, with their terms (from the directory).
+    leads: RwLock<BTreeMap<u64, Vec<pb::RegionLead>>>,
 }
 
 /// How often the directory asks every peer who it is (answers also tell who is up).
@@ -52,7 +56,8 @@ impl Cluster {
         let mut peers = BTreeMap::new();
         peers.insert(my_id, (me, Instant::now()));
         let map = RwLock::new(None);
-        Arc::new(Cluster { my_id, voters, channels: Channels::new(), registry, peers: RwLock::new(peers), map })
+        let (channels, peers, leads) = (Channels::new(), RwLock::new(peers), RwLock::default());
+        Arc::new(Cluster { my_id, voters, channels, registry, peers, map, leads })
     }
 
     pub fn map(&self) -> Option<Arc<pb::ClusterMap>> {
@@ -130,12 +135,111 @@ impl Cluster {
 
     fn learn(&self, info: &pb::NodeInfo) {
         let peer = Peer { id40: info.id40.clone(), host: info.resp_host.clone(), port: info.resp_port as u16 };
+        self.leads.write().expect("leads lock").insert(info.node_id, info.leads.clone());
         let mut peers = self.peers.write().expect("peers lock");
         let fresh = !peers.contains_key(&info.node_id);
         peers.insert(info.node_id, (peer.clone(), Instant::now()));
         if fresh {
             tracing::info!("node {} is {} at {}:{}", info.node_id, peer.id40, peer.host, peer.port);
         }
+    }
+
+    /// The node that leads `region` as far as this node can tell without a replica of it: the
+    /// live node claiming it with the highest term (this node's own claims included).
+    pub fn claimed_leader(&self, region: u64) -> Option<u64> {
+        let mut best: Option<(u64, u64)> = None;
+        let mut consider = |node: u64, leads: &[pb::RegionLead]| {
+            for l in leads.iter().filter(|l| l.region_id == region) {
+                if best.is_none_or(|(term, _)| l.term > term) {
+                    best = Some((l.term, node));
+                }
+            }
+        };
+        consider(self.my_id, &self.registry.info().leads);
+        for (node, leads) in self.leads.read().expect("leads lock").iter() {
+            if *node != self.my_id && self.is_fresh(*node) {
+                consider(*node, leads);
+            }
+        }
+        best.map(|(_, node)| node)
+    }
+
+    /// On the meta leader: answers Join requests. A new node is recorded in the map (its id
+    /// must not belong to another node) and added to the meta group as a learner, through
+    /// which it receives the map; a node already in the map is only re-added as a learner.
+    pub async fn serve_joins(self: Arc<Self>, meta: Arc<Region>, mut calls: tokio::sync::mpsc::Receiver<JoinCall>) {
+        while let Some((info, reply)) = calls.recv().await {
+            let _ = reply.send(self.join_one(&meta, &info).await);
+        }
+    }
+
+    async fn join_one(&self, meta: &Region, info: &pb::NodeInfo) -> Result<(), Status> {
+        if !meta.raft.is_leader() {
+            let leader = meta.leader().and_then(|l| self.addr_of(l));
+            return Err(Status::failed_precondition(match leader {
+                Some(addr) => format!("not the meta leader; leader at {addr}"),
+                None => "not the meta leader; no leader known".into(),
+            }));
+        }
+        meta.read_barrier().await.map_err(|e| Status::unavailable(e.to_string()))?;
+        let map = meta.cluster_map().borrow().clone().ok_or_else(|| Status::unavailable("no cluster map yet"))?;
+        match map.nodes.iter().find(|n| n.node_id == info.node_id) {
+            Some(n) if !n.id40.is_empty() && n.id40 != info.id40 => {
+                return Err(Status::already_exists(format!("node id {} belongs to node {}", info.node_id, n.id40)));
+            }
+            Some(_) => {}
+            None => {
+                let mut next = (*map).clone();
+                next.nodes.push(pb::MapNode {
+                    node_id: info.node_id,
+                    grpc_addr: info.grpc_addr.clone(),
+                    id40: info.id40.clone(),
+                    resp_host: info.resp_host.clone(),
+                    resp_port: info.resp_port,
+                });
+                meta.propose_map(map.version, &next).await.map_err(|e| Status::unavailable(e.to_string()))?;
+                tracing::info!("node {} joins from {}", info.node_id, info.grpc_addr);
+            }
+        }
+        let m = meta.raft.metrics().borrow_watched().clone();
+        if m.membership_config.membership().get_node(&info.node_id).is_none() {
+            let node = openraft::BasicNode { addr: info.grpc_addr.clone() };
+            meta.raft.add_learner(info.node_id, node, false).await.map_err(|e| Status::unavailable(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// A node that is not a founder and has no map yet: asks the founders to let it join
+    /// until one accepts (the map then reaches it through the meta group). Fails for good when
+    /// its id belongs to another node.
+    pub async fn join(&self, meta: &Region) -> anyhow::Result<()> {
+        let me = self.registry.info();
+        let mut targets: Vec<String> = self.voters.iter().map(|(_, a)| a.clone()).collect();
+        while meta.cluster_map().borrow().is_none() {
+            let Some(addr) = targets.first().cloned() else { anyhow::bail!("no founder to join through") };
+            match grpc::join(&self.channels, &addr, me.clone()).await {
+                Ok(()) => {
+                    tracing::info!("joined through {addr}");
+                    return Ok(());
+                }
+                Err(e) if e.code() == tonic::Code::AlreadyExists => {
+                    anyhow::bail!("cannot join the cluster: {}", e.message())
+                }
+                Err(e) => {
+                    tracing::info!("join through {addr}: {}", e.message());
+                    // Ask the leader next when the answer names it, else the next founder.
+                    match e.message().split_once("leader at ") {
+                        Some((_, leader)) => {
+                            targets.retain(|t| t != leader);
+                            targets.insert(0, leader.to_string());
+                        }
+                        None => targets.rotate_left(1),
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok(())
     }
 
     /// Hands each region this node leads to its preferred leader (the operator's choice, else
@@ -146,7 +250,7 @@ impl Cluster {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             for r in &regions {
-                let first = r.nodes().next();
+                let first = r.nodes().first().copied();
                 let want = r.preferred_leader().filter(|p| r.replica_on(*p).is_some()).or(first);
                 let Some(want) = want else { continue };
                 if want == self.my_id || !r.raft.is_leader() || !self.is_fresh(want) {
@@ -223,16 +327,20 @@ fn map_peer(n: &pb::MapNode) -> Peer {
     Peer { id40: n.id40.clone(), host: n.resp_host.clone(), port: n.resp_port as u16 }
 }
 
+/// Replicas of each region (fewer when the cluster has fewer nodes).
+pub const REPLICAS: usize = 3;
+
 /// The first map of a cluster founded by `voters`: `regions` regions splitting the slot space,
-/// each with a replica on every founding node, the first one rotating so default leaders
-/// spread evenly; replica ids allocated in that order from 1.
+/// each with `REPLICAS` replicas on consecutive founding nodes, starting one node further for
+/// each region so replicas and default leaders (the first replica) spread evenly; replica ids
+/// allocated in that order from 1.
 pub fn initial_map(voters: &[(u64, String)], regions: u16) -> pb::ClusterMap {
     let nodes =
         voters.iter().map(|(id, addr)| pb::MapNode { node_id: *id, grpc_addr: addr.clone(), ..Default::default() });
     let mut next_replica_id = 1;
     let mut out = Vec::with_capacity(regions as usize);
     for (i, (from, to)) in crate::node::region_ranges(regions).into_iter().enumerate() {
-        let replicas = (0..voters.len())
+        let replicas = (0..voters.len().min(REPLICAS))
             .map(|k| {
                 let node_id = voters[(i + k) % voters.len()].0;
                 next_replica_id += 1;
@@ -271,5 +379,26 @@ mod tests {
         assert_eq!(next, crate::store::keys::SLOTS as u32);
         assert_eq!(map.next_replica_id, 19);
         assert!(!ids.contains(&0) && ids.iter().all(|&id| id < map.next_replica_id));
+    }
+
+    #[test]
+    fn bigger_clusters_get_three_replicas_per_region_spread_evenly() {
+        let voters: Vec<(u64, String)> = (1..=5).map(|i| (i, format!("h:{i}"))).collect();
+        let map = initial_map(&voters, 10);
+        let mut per_node = std::collections::BTreeMap::<u64, (usize, usize)>::new();
+        for r in &map.regions {
+            assert_eq!(r.replicas.len(), REPLICAS);
+            let distinct: std::collections::BTreeSet<u64> = r.replicas.iter().map(|x| x.node_id).collect();
+            assert_eq!(distinct.len(), REPLICAS);
+            for (k, x) in r.replicas.iter().enumerate() {
+                let e = per_node.entry(x.node_id).or_default();
+                e.0 += 1;
+                e.1 += (k == 0) as usize;
+            }
+        }
+        // 30 replicas and 10 default leaderships over 5 nodes.
+        assert!(per_node.values().all(|&(replicas, leads)| replicas == 6 && leads == 2), "{per_node:?}");
+        let two = initial_map(&voters[..2], 4);
+        assert!(two.regions.iter().all(|r| r.replicas.len() == 2));
     }
 }

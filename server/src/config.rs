@@ -200,11 +200,9 @@ impl Config {
                     return Err("--node-id and --grpc-port need --cluster".into());
                 }
             }
-            Some(nodes) => {
-                let id = self.node_id.ok_or("--cluster needs --node-id")?;
-                if !nodes.0.iter().any(|(i, _)| *i == id) {
-                    return Err(format!("--node-id {id} is not in --cluster"));
-                }
+            Some(_) => {
+                // A --node-id not in --cluster joins the cluster those founders formed.
+                self.node_id.ok_or("--cluster needs --node-id")?;
                 if self.grpc_port.is_none() {
                     return Err("--cluster needs --grpc-port".into());
                 }

@@ -73,6 +73,8 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
             };
             tokio::spawn(raft::grpc::serve(grpc, cluster.registry.clone(), shutdown));
             tokio::spawn(cluster.clone().discover());
+            // A new node joins before it says it is ready: a refusal ends the start.
+            node.join().await?;
             let (n, stop) = (node.clone(), stop_rx.clone());
             tokio::spawn(async move {
                 if let Err(e) = n.open_layout(stop).await {

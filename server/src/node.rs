@@ -161,38 +161,53 @@ impl Node {
         Ok(Node::new(config, engine, Some(regions), node_id, None))
     }
 
-    /// Opens the store and this node's replica of the meta group (every founding node of
-    /// `--cluster` has one; the lowest id creates the group of a new cluster). The data regions
-    /// open later, once the map is known (`open_layout`): a new cluster has none until a quorum
-    /// of founding nodes is up. Returns at once.
+    /// Opens the store and this node's replica of the meta group: a voter on every founding
+    /// node of `--cluster` (the lowest id creates the group of a new cluster), a learner on a
+    /// node that joins later (its `--node-id` is not in `--cluster`; see `Cluster::join`). The
+    /// data regions open later, once the map is known (`open_layout`): a new cluster has none
+    /// until a quorum of founding nodes is up. Returns at once.
     pub async fn open_cluster(config: Config) -> anyhow::Result<Arc<Node>> {
         let voters = config.cluster.clone().expect("cluster mode").0;
         let my_id = config.node_id.expect("checked with --cluster");
         let (node_id, engine) = open_engine(&config, true)?;
         let (host, port) = announce_of(&config);
-        // The `--cluster` entries are the gRPC addresses nodes announce to each other (this
-        // node binds `--bind:--grpc-port`, which may differ, e.g. behind NAT).
-        let my_grpc = voters.iter().find(|(id, _)| *id == my_id).map(|(_, a)| a.clone()).expect("checked");
+        // The `--cluster` entries are the gRPC addresses founders announce to each other (this
+        // node binds `--bind:--grpc-port`, which may differ, e.g. behind NAT); a node that
+        // joins announces `--announce-ip` (else the bind address) with its gRPC port.
+        let my_grpc = match voters.iter().find(|(id, _)| *id == my_id) {
+            Some((_, a)) => a.clone(),
+            None => format!("{host}:{}", config.grpc_port.expect("checked with --cluster")),
+        };
         let registry = grpc::Registry::new(pb::NodeInfo {
             node_id: my_id,
             id40: node_id.clone(),
             resp_host: host.clone(),
             resp_port: port as u32,
             grpc_addr: my_grpc,
+            leads: Vec::new(),
         });
         let me = Peer { id40: node_id.clone(), host, port };
         let cluster = Cluster::new(my_id, voters.clone(), me, registry.clone());
         // The meta group: replica id = node id, on the founding nodes.
         let members = voters.iter().map(|(id, a)| (*id, openraft::BasicNode { addr: a.clone() })).collect();
-        let nodes = voters.iter().map(|(id, _)| (*id, *id)).collect();
         let c = cluster.clone();
         let resolve: grpc::Resolve = Arc::new(move |node| c.addr_of(node));
         let network = grpc::GrpcNetwork::new(META_REGION, cluster.channels.clone(), Some(resolve));
         let bootstrap = my_id == voters[0].0;
-        let meta = Region::open_replica(engine.clone(), META_REGION, (0, 0), my_id, members, nodes, network, bootstrap)
-            .await?;
+        let meta =
+            Region::open_replica(engine.clone(), META_REGION, (0, 0), my_id, members, None, network, bootstrap).await?;
         registry.insert(META_REGION, meta.raft.clone());
         Ok(Node::new(config, engine, None, node_id, Some((cluster, meta))))
+    }
+
+    /// Cluster mode, a node that is not a founder: joins the cluster unless it already has
+    /// (it has the map). Nothing to do for a founder.
+    pub async fn join(&self) -> anyhow::Result<()> {
+        let (Some(cluster), Some(meta)) = (&self.cluster, &self.meta) else { return Ok(()) };
+        if cluster.voters.iter().any(|(id, _)| *id == cluster.my_id) {
+            return Ok(());
+        }
+        cluster.join(meta).await
     }
 
     /// Cluster mode: follows the meta group's map (into the directory) and, from the first map
@@ -202,6 +217,9 @@ impl Node {
         let (Some(cluster), Some(meta)) = (self.cluster.clone(), self.meta.clone()) else { return Ok(()) };
         let regions = self.config.regions.unwrap_or((2 * cluster.voters.len()).min(64) as u16);
         tokio::spawn(cluster.clone().run_meta(meta.clone(), regions));
+        let (joins, calls) = tokio::sync::mpsc::channel(16);
+        cluster.registry.handle_joins(joins);
+        tokio::spawn(cluster.clone().serve_joins(meta.clone(), calls));
         let mut watch = meta.cluster_map();
         let map = loop {
             if let Some(map) = watch.borrow_and_update().clone() {
@@ -241,7 +259,7 @@ impl Node {
                 slots,
                 mine.replica_id,
                 members.collect(),
-                nodes,
+                Some(nodes),
                 network,
                 bootstrap,
             )
@@ -364,12 +382,11 @@ impl Node {
     }
 
     /// The index (in `regions()`) of the one region holding all `keys`, or CROSSSLOT when they
-    /// span regions, or CLUSTERDOWN when no region here serves them (the cluster map is not
-    /// known yet). In a cluster, keys must also share one slot, as in Redis Cluster.
+    /// span regions. In a cluster, keys must also share one slot, as in Redis Cluster, and a
+    /// slot of a region with no replica here is MOVED to its leader (CLUSTERDOWN while none
+    /// is known, or before the cluster map is).
     pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<usize, CmdError> {
-        let Some(layout) = self.layout.get().filter(|l| !l.regions.is_empty()) else {
-            return Err(CmdError::ClusterDown);
-        };
+        let Some(layout) = self.layout.get() else { return Err(CmdError::ClusterDown) };
         let mut found: Option<u16> = None;
         let mut first_slot: Option<u16> = None;
         for k in keys {
@@ -378,16 +395,30 @@ impl Node {
                 return Err(CmdError::CrossSlot);
             }
             let r = layout.route[slot as usize];
-            if r == NO_REGION {
-                return Err(CmdError::ClusterDown);
-            }
             match found {
                 None => found = Some(r),
                 Some(f) if f != r => return Err(CmdError::CrossSlot),
                 _ => {}
             }
         }
-        Ok(found.unwrap_or(0) as usize)
+        match (found, first_slot) {
+            (Some(NO_REGION), Some(slot)) => Err(self.remote(slot)),
+            (Some(r), _) => Ok(r as usize),
+            (None, _) if layout.regions.is_empty() => Err(CmdError::ClusterDown),
+            (None, _) => Ok(0),
+        }
+    }
+
+    /// Where to send a client for `slot` when no local replica serves it.
+    fn remote(&self, slot: u16) -> CmdError {
+        let Some(cluster) = &self.cluster else { return CmdError::ClusterDown };
+        let region = cluster.map().and_then(|m| {
+            m.regions.iter().find(|r| r.slot_from <= slot as u32 && (slot as u32) < r.slot_to).map(|r| r.region_id)
+        });
+        match region.and_then(|r| cluster.claimed_leader(r)).and_then(|l| cluster.peer(l)) {
+            Some(p) => CmdError::Moved(slot, format!("{}:{}", p.host, p.port)),
+            None => CmdError::ClusterDown,
+        }
     }
 
     /// The address clients are told to use for this node.

@@ -26,22 +26,31 @@ struct Shard {
     replicas: Vec<u64>,
 }
 
-/// The shards of a cluster node, in slot order; None when standalone.
+/// The shards of a cluster node, in slot order, from the cluster map (none before it is
+/// known); None when standalone. A region's leader is what its local replica knows, or for a
+/// region with no replica here, the live node claiming it.
 fn shards_of(ctx: &ConnCtx) -> Option<Vec<Shard>> {
     let cluster = ctx.node.cluster.as_ref()?;
     // As in Redis, nodes that stopped answering are left out (a failed node is no target).
     let known: Vec<u64> = cluster.known().into_iter().map(|(id, _)| id).filter(|&id| cluster.is_fresh(id)).collect();
-    Some(
-        ctx.node
-            .regions()
-            .iter()
-            .map(|r| {
-                let leader = r.leader().filter(|l| known.contains(l));
-                let replicas = r.nodes().filter(|id| Some(*id) != leader && known.contains(id)).collect();
-                Shard { from: r.slots.0, to: r.slots.1, leader, replicas }
-            })
-            .collect(),
-    )
+    let Some(map) = cluster.map() else { return Some(Vec::new()) };
+    let local = ctx.node.regions();
+    let mut shards: Vec<Shard> = map
+        .regions
+        .iter()
+        .map(|m| {
+            let leader = match local.iter().find(|r| r.id == m.region_id) {
+                Some(r) => r.leader(),
+                None => cluster.claimed_leader(m.region_id),
+            };
+            let leader = leader.filter(|l| known.contains(l));
+            let replicas =
+                m.replicas.iter().map(|x| x.node_id).filter(|id| Some(*id) != leader && known.contains(id)).collect();
+            Shard { from: m.slot_from as u16, to: m.slot_to, leader, replicas }
+        })
+        .collect();
+    shards.sort_by_key(|s| s.from);
+    Some(shards)
 }
 
 /// `a-b` ranges of the slots led by `id`, adjacent regions merged.

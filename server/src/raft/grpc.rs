@@ -58,11 +58,34 @@ const MAX_MESSAGE: usize = usize::MAX;
 pub struct Registry {
     info: pb::NodeInfo,
     regions: RwLock<HashMap<u64, Raft>>,
+    /// Where Join requests go (the cluster's meta side); unset: joins are refused.
+    joins: std::sync::OnceLock<tokio::sync::mpsc::Sender<JoinCall>>,
 }
+
+/// A Join request and where its answer goes.
+pub type JoinCall = (pb::NodeInfo, tokio::sync::oneshot::Sender<Result<(), Status>>);
 
 impl Registry {
     pub fn new(info: pb::NodeInfo) -> Arc<Registry> {
-        Arc::new(Registry { info, regions: RwLock::default() })
+        Arc::new(Registry { info, regions: RwLock::default(), joins: Default::default() })
+    }
+
+    /// Routes Join requests to `to`.
+    pub fn handle_joins(&self, to: tokio::sync::mpsc::Sender<JoinCall>) {
+        let _ = self.joins.set(to);
+    }
+
+    /// What this node answers to NodeInfo: who it is and which regions it leads (region 0,
+    /// the meta group, included).
+    pub fn info(&self) -> pb::NodeInfo {
+        use openraft::async_runtime::watch::WatchReceiver;
+        let regions = self.regions.read().expect("registry lock");
+        let leads = regions
+            .iter()
+            .filter(|(_, raft)| raft.is_leader())
+            .map(|(id, raft)| pb::RegionLead { region_id: *id, term: raft.metrics().borrow_watched().current_term })
+            .collect();
+        pb::NodeInfo { leads, ..self.info.clone() }
     }
 
     pub fn insert(&self, region: u64, raft: Raft) {
@@ -172,7 +195,16 @@ impl RaftTransport for Transport {
     }
 
     async fn node_info(&self, _req: Request<pb::NodeInfoRequest>) -> Result<Response<pb::NodeInfo>, Status> {
-        Ok(Response::new(self.0.info.clone()))
+        Ok(Response::new(self.0.info()))
+    }
+
+    async fn join(&self, req: Request<pb::JoinRequest>) -> Result<Response<pb::JoinResponse>, Status> {
+        let node = req.into_inner().node.ok_or_else(|| Status::invalid_argument("no node"))?;
+        let joins = self.0.joins.get().ok_or_else(|| Status::unavailable("this node takes no joins yet"))?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        joins.send((node, tx)).await.map_err(|_| Status::unavailable("shutting down"))?;
+        rx.await.map_err(|_| Status::unavailable("shutting down"))??;
+        Ok(Response::new(pb::JoinResponse {}))
     }
 
     /// Not the leader: `failed_precondition` naming the leader if known; no quorum or stopped:
@@ -246,6 +278,13 @@ fn with_deadline<T>(msg: T, deadline: Duration) -> Request<T> {
 pub async fn node_info(channels: &Channels, addr: &str) -> Result<pb::NodeInfo, Status> {
     let mut client = channels.client(addr)?;
     Ok(client.node_info(with_deadline(pb::NodeInfoRequest {}, QUERY_TIMEOUT)).await?.into_inner())
+}
+
+/// Asks the node at `addr` to let `me` join the cluster.
+pub async fn join(channels: &Channels, addr: &str, me: pb::NodeInfo) -> Result<(), Status> {
+    let mut client = channels.client(addr)?;
+    client.join(with_deadline(pb::JoinRequest { node: Some(me) }, QUERY_TIMEOUT)).await?;
+    Ok(())
 }
 
 /// Asks the leader at `addr` for a linearizable read point of `region` (openraft
@@ -685,7 +724,12 @@ mod tests {
 
         let channels = Channels::new();
         let info = node_info(&channels, &node.addr).await.unwrap();
-        assert_eq!(info, pb::NodeInfo { node_id: 1, grpc_addr: node.addr.clone(), ..Default::default() });
+        let term = metrics(&node.raft).current_term;
+        let leads = vec![pb::RegionLead { region_id: REGION, term }];
+        assert_eq!(info, pb::NodeInfo { node_id: 1, grpc_addr: node.addr.clone(), leads, ..Default::default() });
+        // No join handler: refused, the node keeps serving.
+        let refused = join(&channels, &node.addr, pb::NodeInfo { node_id: 9, ..Default::default() }).await;
+        assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
 
         let index = write(&[&node], vec![cmd(&["SET", "k", "v"])]).await;
         assert!(read_index(&channels, &node.addr, REGION).await.unwrap() >= index);

@@ -38,8 +38,9 @@ pub struct Region {
     /// The applied preferred leader (0: none), see `StateMachine::preferred_leader`.
     preferred: Arc<AtomicU64>,
     /// The node of each replica (replica id -> node id), from the cluster map; replica ids
-    /// are what the Raft group knows, node ids what clients and operators see.
-    nodes: BTreeMap<u64, u64>,
+    /// are what the Raft group knows, node ids what clients and operators see. None: replica
+    /// id = node id (standalone, and the meta group, whose replicas are the nodes themselves).
+    nodes: Option<BTreeMap<u64, u64>>,
     /// The applied cluster map: set in the meta group only.
     map: crate::store::sm::MapCell,
 }
@@ -115,8 +116,7 @@ impl Region {
         let (tx, rx) = mpsc::channel(4096);
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
-        let nodes = BTreeMap::from([(replica_id, replica_id)]);
-        let single_voter = true;
+        let (nodes, single_voter) = (None, true);
         Ok(Arc::new(Region { id, slots, raft, engine, single_voter, stats, proposals: tx, preferred, nodes, map }))
     }
 
@@ -132,7 +132,7 @@ impl Region {
         slots: (u16, u32),
         replica_id: u64,
         members: BTreeMap<u64, BasicNode>,
-        nodes: BTreeMap<u64, u64>,
+        nodes: Option<BTreeMap<u64, u64>>,
         network: super::grpc::GrpcNetwork,
         bootstrap: bool,
     ) -> anyhow::Result<Arc<Region>> {
@@ -154,17 +154,27 @@ impl Region {
 
     /// The node hosting replica `replica`.
     pub fn node_of(&self, replica: u64) -> Option<u64> {
-        self.nodes.get(&replica).copied()
+        match &self.nodes {
+            Some(nodes) => nodes.get(&replica).copied(),
+            None => Some(replica),
+        }
     }
 
     /// This region's replica on node `node`.
     pub fn replica_on(&self, node: u64) -> Option<u64> {
-        self.nodes.iter().find(|(_, n)| **n == node).map(|(r, _)| *r)
+        match &self.nodes {
+            Some(nodes) => nodes.iter().find(|(_, n)| **n == node).map(|(r, _)| *r),
+            None => Some(node),
+        }
     }
 
-    /// The nodes hosting a replica, in replica order.
-    pub fn nodes(&self) -> impl Iterator<Item = u64> + '_ {
-        self.nodes.values().copied()
+    /// The nodes hosting a replica, in replica order (for a data region: the map's order, the
+    /// first being where the balancer puts the leader by default).
+    pub fn nodes(&self) -> Vec<u64> {
+        match &self.nodes {
+            Some(nodes) => nodes.values().copied().collect(),
+            None => self.raft.metrics().borrow_watched().membership_config.membership().voter_ids().collect(),
+        }
     }
 
     /// The applied cluster map (the meta group only; None elsewhere).

@@ -23,6 +23,8 @@ type Cluster struct {
 	Nodes []*Server
 	// AdminPorts[i] is the HTTP admin port of Nodes[i].
 	AdminPorts []int
+	// Spec is the --cluster list the founding nodes were started with.
+	Spec string
 }
 
 // StartCluster starts n nodes with `--cluster 1=127.0.0.1:g1,...` (extra opts are passed to
@@ -37,6 +39,7 @@ func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 	for i := range grpcPorts {
 		list = append(list, fmt.Sprintf("%d=127.0.0.1:%d", i+1, grpcPorts[i]))
 	}
+	c.Spec = strings.Join(list, ",")
 	for i := 0; i < n; i++ {
 		admin := adminPorts[i]
 		c.AdminPorts = append(c.AdminPorts, admin)
@@ -59,6 +62,23 @@ func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 	}
 	c.WaitReady()
 	return c
+}
+
+// StartJoining starts a node that is not a founder: --node-id id with the founders' --cluster
+// list, so it asks them to join. It is not added to Nodes (it leads no region); the second
+// value is its admin port.
+func (c *Cluster) StartJoining(id int) (*Server, int) {
+	c.t.Helper()
+	ports := freePorts(c.t, 3)
+	s := newServer(c.t, map[string]string{
+		"node-id":    strconv.Itoa(id),
+		"grpc-port":  strconv.Itoa(ports[0]),
+		"admin-port": strconv.Itoa(ports[1]),
+		"cluster":    c.Spec,
+	})
+	s.port = ports[2]
+	s.start()
+	return s, ports[1]
 }
 
 // Running is the nodes that have not been stopped.
@@ -176,6 +196,11 @@ func (c *Cluster) NewClusterClient() *redis.ClusterClient {
 	for _, s := range c.Nodes {
 		addrs = append(addrs, s.Addr())
 	}
+	return NewClusterClientFor(addrs)
+}
+
+// NewClusterClientFor is NewClusterClient's client seeded with addrs only.
+func NewClusterClientFor(addrs []string) *redis.ClusterClient {
 	return redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:        addrs,
 		Protocol:     3,

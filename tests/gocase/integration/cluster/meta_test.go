@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +146,62 @@ func TestDataDirModeIsChecked(t *testing.T) {
 	res = util.RunExpectingExit(t, "--data-dir", node.DataDir(), "--port", "0")
 	require.NotEqual(t, 0, res.Code)
 	require.Contains(t, res.Stderr, "belongs to a cluster node")
+}
+
+// A node whose --node-id is not among the founders joins: the meta leader records it in the
+// map and makes it a learner of the meta group. It leads no region, yet every node lists it,
+// it sends clients to the leaders (MOVED), a cluster client seeded with it alone works, it
+// comes back after a restart without joining again, and its id cannot be taken by another node.
+func TestNodeJoinsARunningCluster(t *testing.T) {
+	c := util.StartCluster(t, 3, nil)
+	ctx := context.Background()
+	joined, admin := c.StartJoining(4)
+
+	util.WaitFor(t, 30*time.Second, 50*time.Millisecond, func() bool {
+		for _, s := range append(c.Running(), joined) {
+			nodes, err := s.NewClient().ClusterNodes(ctx).Result()
+			if err != nil || strings.Count(nodes, "\n") != 4 || !strings.Contains(nodes, joined.Addr()+"@") {
+				return false
+			}
+		}
+		return true
+	}, "every node lists the joined node")
+	v := getMapView(t, admin)
+	require.Equal(t, []int{1, 2, 3}, v.Meta.Members, "a joined node is a learner, not a voter, of the meta group")
+	require.Contains(t, v.Meta.MapNodes, 4)
+	require.Empty(t, v.Regions, "no replica moved to it yet")
+
+	slot := 1234
+	key := util.KeyInSlot(slot, "joined")
+	rdb := joined.NewClient()
+	defer func() { _ = rdb.Close() }()
+	var moved string
+	util.WaitFor(t, 30*time.Second, 50*time.Millisecond, func() bool {
+		err := rdb.Set(ctx, key, "v", 0).Err()
+		moved = fmt.Sprint(err)
+		return err != nil && strings.HasPrefix(moved, "MOVED ")
+	}, "the joined node redirects")
+	require.Equal(t, fmt.Sprintf("MOVED %d %s", slot, c.LeaderOf(slot).Addr()), moved)
+
+	cc := util.NewClusterClientFor([]string{joined.Addr()})
+	defer func() { _ = cc.Close() }()
+	for i := 0; i < 50; i++ {
+		k := fmt.Sprintf("via-joined-%d", i)
+		require.NoError(t, cc.Set(ctx, k, i, 0).Err())
+		require.Equal(t, strconv.Itoa(i), cc.Get(ctx, k).Val())
+	}
+
+	joined.Restart()
+	util.WaitFor(t, 30*time.Second, 50*time.Millisecond, func() bool {
+		err := rdb.Get(ctx, key).Err()
+		return err != nil && strings.HasPrefix(err.Error(), "MOVED ")
+	}, "the restarted joined node redirects again")
+	nodes, err := rdb.ClusterNodes(ctx).Result()
+	require.NoError(t, err)
+	require.Equal(t, 4, strings.Count(nodes, "\n"))
+
+	res := util.RunExpectingExit(t, "--data-dir", t.TempDir(), "--port", "0", "--node-id", "4",
+		"--grpc-port", "0", "--cluster", c.Spec)
+	require.NotEqual(t, 0, res.Code)
+	require.Contains(t, res.Stderr, "cannot join the cluster: node id 4 belongs to node ")
 }
