@@ -427,7 +427,54 @@ impl Cluster {
             return Err(Error::Cluster(format!("CLUSTER SLOTS on {addr}: no slot is served")));
         }
         self.cluster_mode.store(true, Ordering::Relaxed);
+        if self.o.read_from_replicas && topo.shards.iter().all(|s| s.replicas.is_empty()) {
+            // RedRaft lists only each region's leader in CLUSTER SLOTS; its followers (which
+            // serve READONLY reads) are in CLUSTER SHARDS.
+            let _ = self.add_shard_replicas(addr, &mut topo);
+        }
         Ok(topo)
+    }
+
+    fn add_shard_replicas(&self, addr: &str, topo: &mut Topo) -> Result<(), Error> {
+        let node = self.node(addr);
+        let mut c = node.get(&self.o, false)?;
+        let mut buf = Vec::new();
+        resp::encode_into(&mut buf, &[b"CLUSTER".to_vec(), b"SHARDS".to_vec()]);
+        c.w.write_all(&buf).map_err(|e| io_err(e, addr))?;
+        let v = resp::read_value(&mut c.r).map_err(|e| io_err(e, addr))?;
+        node.put(c, false, self.o.max_idle);
+        let Value::Array(shards) = v else { return Ok(()) };
+        let field = |m: &[Value], name: &[u8]| -> Option<Value> {
+            m.chunks(2).find(|kv| matches!(&kv[0], Value::Data(k) if k == name)).and_then(|kv| kv.get(1).cloned())
+        };
+        for sh in &shards {
+            let Value::Array(m) = sh else { continue };
+            let (Some(Value::Array(ranges)), Some(Value::Array(nodes))) = (field(m, b"slots"), field(m, b"nodes"))
+            else {
+                continue;
+            };
+            let Some(Value::Int(first)) = ranges.first() else { continue };
+            let idx = topo.slots[(*first).clamp(0, SLOTS as i64 - 1) as usize];
+            if idx == NO_SHARD {
+                continue;
+            }
+            for n in &nodes {
+                let Value::Array(nm) = n else { continue };
+                let is_replica = matches!(field(nm, b"role"), Some(Value::Data(r)) if r == b"replica");
+                let online = !matches!(field(nm, b"health"), Some(Value::Data(h)) if h != b"online");
+                let ip = match field(nm, b"ip").or_else(|| field(nm, b"endpoint")) {
+                    Some(Value::Data(h)) if !h.is_empty() => String::from_utf8_lossy(&h).to_string(),
+                    _ => host_of(addr).to_string(),
+                };
+                let Some(Value::Int(port)) = field(nm, b"port") else { continue };
+                let a = format!("{ip}:{port}");
+                let shard = &mut topo.shards[idx as usize];
+                if is_replica && online && a != shard.primary && !shard.replicas.contains(&a) {
+                    shard.replicas.push(a);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn install(&self, topo: Topo) {

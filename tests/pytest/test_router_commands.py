@@ -263,6 +263,30 @@ def test_multi_key_commands_split_per_slot(cluster):
             c.execute_command("NOSUCHCMD", keys[0])
 
 
+def test_replica_reads(cluster):
+    """read_from_replicas: reads go to followers too (READONLY connections) and still see the
+    latest acknowledged write; writes go to the leader."""
+    nodes = [("127.0.0.1", n.port) for n in cluster]
+    with redraft.RedisCluster(startup_nodes=nodes, decode_responses=True, read_from_replicas=True) as c:
+        # RedRaft's CLUSTER SLOTS names only leaders: the followers come from CLUSTER SHARDS
+        types = [(n.name, n.server_type) for n in c.get_nodes()]
+        assert {t for _, t in types} == {"primary", "replica"}, types
+        assert c.get_node_from_key("r", replica=True).server_type == "replica"
+        before = {n.port: n.client().info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+                  for n in cluster}
+        for i in range(200):
+            k = key_in_slot((i * 83) % 16384, "rr")
+            assert c.set(k, i) is True
+            assert c.get(k) == str(i)
+        after = {n.port: n.client().info("commandstats").get("cmdstat_get", {}).get("calls", 0)
+                 for n in cluster}
+        # every node served some of the GETs, over READONLY connections among them
+        assert all(after[p] > before[p] for p in after), (before, after)
+        readonly = sum(n.client().info("commandstats").get("cmdstat_readonly", {}).get("calls", 0)
+                       for n in cluster)
+        assert readonly >= 1
+
+
 def test_standalone_server(server):
     with redraft.RedisCluster(host="127.0.0.1", port=server.port) as c:
         assert c.set("a", "1") is True and c.set("b", "2") is True
