@@ -49,6 +49,7 @@ deps-router:
 
 unit:
 	cargo test $(CARGO_FLAGS) --workspace
+	cd router-py && cargo test $(CARGO_FLAGS)
 
 gotest: build
 	cd tests/gocase && go test -count=1 -timeout 20m ./... -binPath=$(BIN)

@@ -3,7 +3,7 @@
 RedRaft cluster started here (make bench-py).
 
 Workloads: single SET, single GET, MGET of 10-50 keys spread over slots, MSET of 10-50 keys,
-pipelines of 100 commands (50 SET + 50 GET). Both clients run with the same number of threads
+pipelines of 100 commands (50 SET + 50 GET) and of 100 GETs. Both clients run with the same number of threads
 sharing one client object; runs are interleaved (redraft, redis-py, redis-py, redraft, ...) and
 the table shows the median ops/s of each cell (an MGET/MSET or a pipeline counts as one op).
 
@@ -118,8 +118,14 @@ def workloads(kind):
             p.get(k)
         p.execute()
 
+    def pipe_get(c, rnd):
+        p = c.pipeline() if kind == "redraft" else c.pipeline(transaction=False)
+        for k in rnd.sample(KEYS, 100):
+            p.get(k)
+        p.execute()
+
     return {"SET": set_, "GET": get_, "MGET 10-50 keys": mget_, "MSET 10-50 keys": mset_,
-            "pipeline of 100": pipe_}
+            "pipeline of 100": pipe_, "pipeline 100 GET": pipe_get}
 
 
 def measure(client, op, seconds, threads):
@@ -170,11 +176,15 @@ def main():
         }
         clients["redraft"].mset_nonatomic({k: "v" for k in KEYS})
         ops = {k: workloads(k) for k in clients}
+        for name in clients:  # warm-up: connections open, topology loaded
+            for op in ops[name].values():
+                measure(clients[name], op, 0.2, a.threads)
         results = {}
         for run in range(a.runs):
             order = list(clients) if run % 2 == 0 else list(clients)[::-1]
             for w in ops["redraft"]:
                 for name in order:
+                    time.sleep(0.5)  # let the previous cell's writes settle (fsync, compaction)
                     r = measure(clients[name], ops[name][w], a.seconds, a.threads)
                     results.setdefault((w, name), []).append(r)
                     print(f"run {run + 1} {w:<16} {name:<8} {r:10.0f} ops/s", flush=True)

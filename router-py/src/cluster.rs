@@ -264,7 +264,8 @@ impl Cluster {
         if o.seeds.is_empty() {
             return Err(Error::Cluster("no startup nodes".into()));
         }
-        let seed = Instant::now().elapsed().as_nanos() as u64 ^ (std::process::id() as u64) << 32;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let seed = now.as_nanos() as u64 ^ ((std::process::id() as u64) << 32);
         let c = Arc::new(Cluster {
             o,
             topo: RwLock::new(Topo::empty()),
