@@ -136,13 +136,16 @@ impl Node {
         }
     }
 
-    fn get(&self, o: &Options, ro: bool) -> Result<Conn, Error> {
+    fn get(&self, o: &Options, ro: bool, stats: &Stats) -> Result<Conn, Error> {
         loop {
             let c = self.pool(ro).lock().unwrap().pop();
             match c {
                 Some(c) if c.usable() => return Ok(c),
                 Some(_) => continue,
-                None => return Conn::open(&self.addr, o, ro),
+                None => {
+                    stats.connects.fetch_add(1, Ordering::Relaxed);
+                    return Conn::open(&self.addr, o, ro);
+                }
             }
         }
     }
@@ -222,7 +225,23 @@ struct PartState {
     visited: Vec<String>,
 }
 
+/// Counters of what the client did, for tests and monitoring.
+#[derive(Default)]
+pub struct Stats {
+    /// Commands written to a server (resends included, ASKING not).
+    pub sent: AtomicU64,
+    pub moved: AtomicU64,
+    pub ask: AtomicU64,
+    /// TRYAGAIN / CLUSTERDOWN / LOADING answers that were retried.
+    pub retried: AtomicU64,
+    /// Completed topology loads.
+    pub refreshes: AtomicU64,
+    /// Connections opened.
+    pub connects: AtomicU64,
+}
+
 pub struct Cluster {
+    pub stats: Stats,
     o: Options,
     topo: RwLock<Topo>,
     nodes: RwLock<HashMap<String, Arc<Node>>>,
@@ -267,6 +286,7 @@ impl Cluster {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let seed = now.as_nanos() as u64 ^ ((std::process::id() as u64) << 32);
         let c = Arc::new(Cluster {
+            stats: Stats::default(),
             o,
             topo: RwLock::new(Topo::empty()),
             nodes: RwLock::new(HashMap::new()),
@@ -346,6 +366,7 @@ impl Cluster {
             match self.fetch_slots(addr) {
                 Ok(topo) => {
                     self.install(topo);
+                    self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
                     self.last_refresh_ms.store(self.now_ms(), Ordering::Release);
                     return Ok(());
                 }
@@ -373,7 +394,7 @@ impl Cluster {
 
     fn fetch_slots(&self, addr: &str) -> Result<Topo, Error> {
         let node = self.node(addr);
-        let mut c = node.get(&self.o, false)?;
+        let mut c = node.get(&self.o, false, &self.stats)?;
         let mut buf = Vec::new();
         resp::encode_into(&mut buf, &[b"CLUSTER".to_vec(), b"SLOTS".to_vec()]);
         c.w.write_all(&buf).map_err(|e| io_err(e, addr))?;
@@ -438,7 +459,7 @@ impl Cluster {
 
     fn add_shard_replicas(&self, addr: &str, topo: &mut Topo) -> Result<(), Error> {
         let node = self.node(addr);
-        let mut c = node.get(&self.o, false)?;
+        let mut c = node.get(&self.o, false, &self.stats)?;
         let mut buf = Vec::new();
         resp::encode_into(&mut buf, &[b"CLUSTER".to_vec(), b"SHARDS".to_vec()]);
         c.w.write_all(&buf).map_err(|e| io_err(e, addr))?;
@@ -768,6 +789,7 @@ impl Cluster {
                                     continue;
                                 }
                                 if code == b"MOVED" {
+                                    self.stats.moved.fetch_add(1, Ordering::Relaxed);
                                     self.patch(slot, &addr);
                                     self.refresh_bg();
                                     // Sent back to a node seen before (or to itself): the
@@ -777,11 +799,13 @@ impl Cluster {
                                     }
                                     st[i].visited.push(g.addr.clone());
                                 } else {
+                                    self.stats.ask.fetch_add(1, Ordering::Relaxed);
                                     st[i].ask = Some(addr);
                                 }
                                 retry.push(i);
                             } else if code == b"TRYAGAIN" || code == b"CLUSTERDOWN" || code == b"LOADING" {
                                 if now_ok {
+                                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
                                     retry.push(i);
                                     wait = true;
                                     refresh |= code == b"CLUSTERDOWN";
@@ -832,6 +856,8 @@ impl Cluster {
 
     /// Sends every group's commands to its node, then reads the replies: the nodes work at once.
     fn exchange(&self, groups: &[Group], parts: &[Part]) -> Vec<Vec<Outcome>> {
+        let n: usize = groups.iter().map(|g| g.items.len()).sum();
+        self.stats.sent.fetch_add(n as u64, Ordering::Relaxed);
         let bufs: Vec<Vec<u8>> = groups
             .iter()
             .map(|g| {
@@ -859,7 +885,7 @@ impl Cluster {
         let mut sent: Vec<Result<(Arc<Node>, Conn), Outcome>> = Vec::with_capacity(groups.len());
         for (g, b) in groups.iter().zip(&bufs) {
             let node = self.node(&g.addr);
-            sent.push(match node.get(&self.o, g.ro) {
+            sent.push(match node.get(&self.o, g.ro, &self.stats) {
                 Err(e) => Err(Outcome::NotSent(e)),
                 Ok(mut c) => match c.w.write_all(b) {
                     Ok(()) => Ok((node, c)),
@@ -880,7 +906,7 @@ impl Cluster {
 
     fn exchange_group(&self, g: &Group, buf: &[u8]) -> Vec<Outcome> {
         let node = self.node(&g.addr);
-        let mut c = match node.get(&self.o, g.ro) {
+        let mut c = match node.get(&self.o, g.ro, &self.stats) {
             Ok(c) => c,
             Err(e) => return g.items.iter().map(|_| Outcome::NotSent(e.clone())).collect(),
         };

@@ -266,6 +266,20 @@ impl Client {
         self.inner.all_nodes()
     }
 
+    /// Counters: sent, moved, ask, retried, refreshes, connects.
+    fn stats(&self) -> Vec<(&'static str, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.inner.stats;
+        vec![
+            ("sent", s.sent.load(Relaxed)),
+            ("moved", s.moved.load(Relaxed)),
+            ("ask", s.ask.load(Relaxed)),
+            ("retried", s.retried.load(Relaxed)),
+            ("refreshes", s.refreshes.load(Relaxed)),
+            ("connects", s.connects.load(Relaxed)),
+        ]
+    }
+
     fn is_cluster(&self) -> bool {
         self.inner.is_cluster()
     }

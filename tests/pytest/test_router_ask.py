@@ -84,7 +84,9 @@ def test_ask_during_migration_then_moved(redis_cluster):
         # the source answers ASK for the key it no longer has
         with pytest.raises(redis.ResponseError, match=f"^{slot} 127.0.0.1:{ports[1]}$"):
             redis.Redis(port=ports[0], decode_responses=True).get(k)
+        asks = r.stats()["ask"]
         assert r.get(k) == "v1"                      # ASKING + GET on the target
+        assert r.stats()["ask"] == asks + 1
         assert r.get(k2) == "v2"                     # still on the source
         assert r.set(k3, "v3") is True               # a new key goes to the target via ASK
         assert b.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == 2

@@ -85,6 +85,7 @@ def test_tryagain_is_retried_until_it_succeeds():
     c = client(srv)
     assert c.get("k") == b"x"
     assert srv.count(b"GET") == 4
+    assert c.stats()["retried"] == 3
     c.close()
     srv.close()
 

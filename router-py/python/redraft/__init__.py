@@ -110,6 +110,11 @@ class _Base:
     def refresh_topology(self):
         self._c.refresh()
 
+    def stats(self):
+        """Counters since the client was made: commands sent (resends included), MOVED and ASK
+        redirects followed, TRYAGAIN/CLUSTERDOWN/LOADING retries, topology loads, connections."""
+        return dict(self._c.stats())
+
 
 class RedisCluster(_Base, Commands):
     """A cluster client with redis-py's RedisCluster interface for the commands RedRaft serves.
