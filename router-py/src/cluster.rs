@@ -240,8 +240,14 @@ pub struct Stats {
     pub connects: AtomicU64,
 }
 
+/// What COMMAND INFO said about commands missing from the static table.
+type Learned = HashMap<Vec<u8>, Option<KeyInfo>>;
+/// (first key, last key, step, read-only) as COMMAND INFO gives them.
+type KeyInfo = (i64, i64, i64, bool);
+
 pub struct Cluster {
     pub stats: Stats,
+    learned: RwLock<Learned>,
     o: Options,
     topo: RwLock<Topo>,
     nodes: RwLock<HashMap<String, Arc<Node>>>,
@@ -287,6 +293,7 @@ impl Cluster {
         let seed = now.as_nanos() as u64 ^ ((std::process::id() as u64) << 32);
         let c = Arc::new(Cluster {
             stats: Stats::default(),
+            learned: RwLock::new(HashMap::new()),
             o,
             topo: RwLock::new(Topo::empty()),
             nodes: RwLock::new(HashMap::new()),
@@ -567,19 +574,80 @@ impl Cluster {
 
     // ----- planning ----------------------------------------------------------------------
 
-    /// Turns one command into the parts to send and how to combine their replies.
-    pub fn plan(&self, args: Vec<Vec<u8>>) -> Result<Job, Error> {
-        if args.is_empty() {
-            return Err(Error::Cluster("empty command".into()));
-        }
-        let name = upper(&args[0]);
-        // Unknown commands: the first argument, if any, is taken as the key.
-        let spec = keys::lookup(&name).unwrap_or(keys::Spec {
+    /// Key positions of a command missing from the static table, from COMMAND INFO (asked once
+    /// per command, then cached). If that fails, the first argument is taken as the key.
+    fn learned_spec(self: &Arc<Self>, args: &[Vec<u8>]) -> keys::Spec {
+        let guess = keys::Spec {
             keys: if args.len() > 1 { Keys::Range(1, 1, 1) } else { Keys::None },
             readonly: false,
             split: None,
             fanout: None,
-        });
+        };
+        if !self.is_cluster() {
+            return guess;
+        }
+        let mut info = self.command_info(&args[0].to_ascii_lowercase());
+        // Container commands (OBJECT ENCODING key, ...) describe their keys per subcommand.
+        if let (Some(Some((0, _, _, _))), Some(sub)) = (info, args.get(1)) {
+            let mut full = args[0].to_ascii_lowercase();
+            full.push(b'|');
+            full.extend(sub.to_ascii_lowercase());
+            info = self.command_info(&full);
+        }
+        match info {
+            Some(Some((first, last, step, readonly))) => keys::Spec {
+                keys: if first > 0 {
+                    Keys::Range(first as usize, last as isize, step.max(1) as usize)
+                } else {
+                    Keys::None
+                },
+                readonly,
+                split: None,
+                fanout: None,
+            },
+            _ => guess,
+        }
+    }
+
+    /// (first key, last key, step, read-only) from COMMAND INFO; Some(None): the server does
+    /// not know the command; None: no answer (not cached).
+    fn command_info(self: &Arc<Self>, name: &[u8]) -> Option<Option<KeyInfo>> {
+        if let Some(v) = self.learned.read().unwrap().get(name) {
+            return Some(*v);
+        }
+        let ask = Part {
+            args: vec![b"COMMAND".to_vec(), b"INFO".to_vec(), name.to_vec()],
+            slot: None,
+            node: None,
+            readonly: true,
+        };
+        let reply = self.run_parts(&[ask]).pop()?;
+        let Ok(Value::Array(entries)) = reply else { return None };
+        let parsed = match entries.first() {
+            Some(Value::Array(e)) if e.len() >= 6 => {
+                let readonly = matches!(&e[2], Value::Array(f)
+                    if f.iter().any(|x| matches!(x, Value::Data(d) if d.eq_ignore_ascii_case(b"readonly"))));
+                match (&e[3], &e[4], &e[5]) {
+                    (Value::Int(a), Value::Int(b), Value::Int(c)) => Some((*a, *b, *c, readonly)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        self.learned.write().unwrap().insert(name.to_vec(), parsed);
+        Some(parsed)
+    }
+
+    /// Turns one command into the parts to send and how to combine their replies.
+    pub fn plan(self: &Arc<Self>, args: Vec<Vec<u8>>) -> Result<Job, Error> {
+        if args.is_empty() {
+            return Err(Error::Cluster("empty command".into()));
+        }
+        let name = upper(&args[0]);
+        let spec = match keys::lookup(&name) {
+            Some(s) => s,
+            None => self.learned_spec(&args),
+        };
         let cluster = self.is_cluster();
         if let (Some(f), true) = (spec.fanout, cluster) {
             let parts: Vec<Part> = self

@@ -71,7 +71,7 @@ pub fn lookup(name: &[u8]) -> Option<Spec> {
         | b"ZRANK" | b"ZREVRANK" | b"ZCARD" | b"ZCOUNT" | b"ZRANGE" | b"ZRANGEBYSCORE" | b"ZREVRANGE"
         | b"ZREVRANGEBYSCORE" | b"ZRANGEBYLEX" | b"ZREVRANGEBYLEX" | b"ZLEXCOUNT" | b"ZSCAN" | b"ZRANDMEMBER"
         | b"TYPE" | b"TTL" | b"PTTL" | b"EXPIRETIME" | b"PEXPIRETIME" | b"GETBIT" | b"BITCOUNT" | b"BITPOS"
-        | b"DUMP" | b"OBJECT" => spec(FIRST, true),
+        | b"DUMP" => spec(FIRST, true),
         // writes of one key
         b"SET" | b"SETNX" | b"SETEX" | b"PSETEX" | b"GETSET" | b"GETDEL" | b"GETEX" | b"APPEND" | b"SETRANGE"
         | b"INCR" | b"DECR" | b"INCRBY" | b"DECRBY" | b"INCRBYFLOAT" | b"HSET" | b"HDEL" | b"HMSET" | b"HSETNX"

@@ -110,3 +110,26 @@ def test_ask_during_migration_then_moved(redis_cluster):
         assert r.get_node_from_key(k).port == ports[1]
     finally:
         r.close()
+
+
+def test_commands_outside_the_key_table_are_routed_by_command_info(redis_cluster):
+    """OBJECT ENCODING has its key at argument 2 and BITOP at 2..: neither is in the client's
+    table, so it asks COMMAND INFO once and routes them straight to the key's node (a route
+    by the first argument would be answered MOVED)."""
+    ports, _ = redis_cluster
+    owner = lambda slot: next(i for i, (lo, hi) in enumerate(RANGES) if lo <= slot <= hi)  # noqa: E731
+    words = {owner(redraft.key_slot(w)) for w in ("ENCODING", "AND")}
+    target = next(i for i in range(3) if i not in words)
+    tag = key_in_slot(RANGES[target][0] + 7, "ci")
+    r = redraft.RedisCluster(startup_nodes=[("127.0.0.1", ports[(target + 1) % 3])],
+                             decode_responses=True)
+    try:
+        k, a, b = (f"{{{tag}}}{s}" for s in ("k", "a", "b"))
+        assert r.set(k, "hello") is True and r.set(a, "\x0f") and r.set(b, "\x03")
+        moved = r.stats()["moved"]
+        assert r.execute_command("OBJECT", "ENCODING", k) == "embstr"
+        assert r.execute_command("BITOP", "AND", f"{{{tag}}}dst", a, b) == 1
+        assert r.get(f"{{{tag}}}dst") == "\x03"
+        assert r.stats()["moved"] == moved
+    finally:
+        r.close()
