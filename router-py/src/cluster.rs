@@ -1024,6 +1024,112 @@ impl Cluster {
         out
     }
 
+    /// MULTI, the commands and EXEC on the node serving their one slot. A MOVED, ASK, TRYAGAIN,
+    /// CLUSTERDOWN or LOADING answer while queueing makes EXEC abort (nothing ran), so the whole
+    /// transaction is sent again (ASK: once the migration is over, after backoff). Returns EXEC's
+    /// reply (Nil when a WATCH aborted it) or the first error a command got while queueing.
+    pub fn run_transaction(self: &Arc<Self>, cmds: Vec<Vec<Vec<u8>>>) -> Reply {
+        let mut slot: Option<u16> = None;
+        for a in &cmds {
+            if a.is_empty() {
+                return Err(Error::Cluster("empty command".into()));
+            }
+            let spec = match keys::lookup(&upper(&a[0])) {
+                Some(s) => s,
+                None => self.learned_spec(a),
+            };
+            for p in keys::key_positions(spec.keys, a) {
+                let s = keys::key_slot(&a[p]);
+                match slot {
+                    Some(x) if x != s && self.is_cluster() => {
+                        return Err(Error::CrossSlot(format!(
+                            "CROSSSLOT Keys in request don't hash to the same slot: a transaction touches slots {x} and {s}"
+                        )));
+                    }
+                    _ => slot = Some(s),
+                }
+            }
+        }
+        let mut buf = Vec::new();
+        resp::encode_into(&mut buf, &[b"MULTI".to_vec()]);
+        for a in &cmds {
+            resp::encode_into(&mut buf, a);
+        }
+        resp::encode_into(&mut buf, &[b"EXEC".to_vec()]);
+        let deadline = Instant::now() + self.o.retry_timeout;
+        let (mut redirects, mut attempt) = (0u32, 0u32);
+        let mut visited: Vec<String> = Vec::new();
+        loop {
+            let part = Part { args: Vec::new(), slot, node: None, readonly: false };
+            let addr = match self.target(&part) {
+                Ok((a, _)) => a,
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => {
+                    let _ = self.refresh(false);
+                    self.backoff(attempt, deadline);
+                    attempt += 1;
+                    continue;
+                }
+            };
+            let node = self.node(&addr);
+            let mut c = match node.get(&self.o, false, &self.stats) {
+                Ok(c) => c,
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => {
+                    let _ = self.refresh(false);
+                    self.backoff(attempt, deadline);
+                    attempt += 1;
+                    continue;
+                }
+            };
+            self.stats.sent.fetch_add(cmds.len() as u64 + 2, Ordering::Relaxed);
+            c.w.write_all(&buf).map_err(|e| io_err(e, &addr))?;
+            let mut replies = Vec::with_capacity(cmds.len() + 2);
+            for _ in 0..cmds.len() + 2 {
+                replies.push(resp::read_value(&mut c.r).map_err(|e| io_err(e, &addr))?);
+            }
+            node.put(c, false, self.o.max_idle);
+            let exec = replies.pop().expect("EXEC reply");
+            let errors: Vec<Vec<u8>> = replies
+                .into_iter()
+                .chain(std::iter::once(exec.clone()))
+                .filter_map(|v| if let Value::Error(e) = v { Some(e) } else { None })
+                .collect();
+            let redirect = errors.iter().find(|e| err_code(e) == b"MOVED").and_then(|e| parse_redirect(e));
+            let transient =
+                errors.iter().find(|e| matches!(err_code(e), b"ASK" | b"TRYAGAIN" | b"CLUSTERDOWN" | b"LOADING"));
+            if let Some((s, to)) = redirect {
+                self.stats.moved.fetch_add(1, Ordering::Relaxed);
+                redirects += 1;
+                if redirects > self.o.max_redirects {
+                    return Err(Error::Cluster(format!("too many redirects ({})", self.o.max_redirects)));
+                }
+                self.patch(s, &to);
+                self.refresh_bg();
+                if to == addr || visited.contains(&to) {
+                    self.backoff(attempt, deadline);
+                    attempt += 1;
+                }
+                visited.push(addr);
+                continue;
+            }
+            if let Some(e) = transient {
+                if Instant::now() >= deadline {
+                    return Ok(Value::Error(e.clone()));
+                }
+                self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                self.backoff(attempt, deadline);
+                attempt += 1;
+                continue;
+            }
+            // A command refused while queueing (syntax, arity) aborts EXEC: report that error.
+            if let Some(e) = errors.into_iter().find(|e| err_code(e) != b"EXECABORT") {
+                return Ok(Value::Error(e));
+            }
+            return Ok(exec);
+        }
+    }
+
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
         self.nodes.write().unwrap().clear();

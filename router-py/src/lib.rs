@@ -249,6 +249,20 @@ impl Client {
         Ok(PyList::new(py, out)?.into_any().unbind())
     }
 
+    /// Runs the commands as one MULTI/EXEC (all keys in one slot); returns EXEC's reply.
+    fn execute_transaction(&self, py: Python<'_>, cmds: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mut all = Vec::new();
+        for c in cmds.try_iter()? {
+            all.push(args_of(&c?)?);
+        }
+        let inner = self.inner.clone();
+        match py.allow_threads(move || inner.run_transaction(all)) {
+            Ok(Value::Error(e)) => Err(reply_error(py, &e)),
+            Ok(v) => to_py(py, v, self.decode),
+            Err(e) => Err(client_error(py, &e)),
+        }
+    }
+
     fn keyslot(&self, key: &Bound<'_, PyAny>) -> PyResult<u16> {
         key_slot(key)
     }

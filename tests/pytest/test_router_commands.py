@@ -258,6 +258,26 @@ def test_multi_key_commands_split_per_slot(cluster):
         assert c.mset_nonatomic({k: k for k in tagged}) is True
         assert c.sunionstore("{t}dst", tagged[:0] + ["{t}none"]) == 0
         assert c.mget(tagged) == tagged
+        # transactions: one MULTI/EXEC in one slot
+        p = c.pipeline(transaction=True)
+        p.set("{tx}a", 1).incr("{tx}a").get("{tx}a").sadd("{tx}s", "m").smembers("{tx}s")
+        assert p.execute() == [True, 2, "2", 1, {"m"}]
+        p = c.pipeline(transaction=True)
+        p.set("{tx}a", 5).set("{other}b", 1)
+        with pytest.raises(redraft.ClusterCrossSlotError):
+            p.execute()
+        assert c.get("{tx}a") == "2" and c.exists("{other}b") == 0
+        # a command refused while queueing aborts the whole transaction
+        p = c.pipeline(transaction=True)
+        p.set("{tx}a", 9).execute_command("SET", "{tx}a")
+        with pytest.raises(redraft.ResponseError, match="wrong number of arguments"):
+            p.execute()
+        assert c.get("{tx}a") == "2"
+        # an error at run time is that command's result
+        p = c.pipeline(transaction=True)
+        p.incr("{tx}a").lpush("{tx}a", "x").get("{tx}a")
+        out = p.execute(raise_on_error=False)
+        assert out[0] == 3 and isinstance(out[1], redraft.ResponseError) and out[2] == "3"
         # a command the key table does not know is routed by its first argument
         with pytest.raises(redraft.ResponseError, match="^unknown command 'NOSUCHCMD'"):
             c.execute_command("NOSUCHCMD", keys[0])

@@ -116,8 +116,25 @@ def test_moved_storm_with_clients_and_pipelines(cluster):
                 errors.append(repr(e))
             n += 1
 
+    tx = {"acked": 0, "uncertain": 0}
+
+    def transactions():
+        # MULTI/EXEC of two INCRs in one slot: both or neither, never twice
+        while not stop.is_set():
+            p = c.pipeline(transaction=True)
+            p.incr("{tx}a").incr("{tx}b")
+            try:
+                a, b = p.execute()
+                assert a == b
+                tx["acked"] += 1
+            except UNCERTAIN:
+                tx["uncertain"] += 1
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
     threads = [threading.Thread(target=writer, args=(f"s{t}",)) for t in range(2)]
     threads.append(threading.Thread(target=piper))
+    threads.append(threading.Thread(target=transactions))
     for t in threads:
         t.start()
     try:
@@ -137,13 +154,17 @@ def test_moved_storm_with_clients_and_pipelines(cluster):
             t.join(timeout=30)
     assert errors == []
     assert c.stats()["moved"] > 0
+    a, b = int(c.get("{tx}a")), int(c.get("{tx}b"))
+    assert a == b and tx["acked"] <= a <= tx["acked"] + tx["uncertain"], (a, b, tx)
     c.close()
 
 
 def test_pipeline_with_stale_topology_is_rerouted(cluster):
     """A client whose slot map is stale gets MOVED for part of a pipeline; only those entries
     are sent again and the replies stay in order."""
-    c = client(cluster)
+    # no periodic reload during the test: the maps stay stale until a MOVED
+    c = client(cluster, refresh_interval=60)
+    c2 = client(cluster, refresh_interval=60)
     old = regions(cluster[0])
     keys = [key_in_slot(s, "pr") for s in range(0, 16384, 97)]
     transfer_all(cluster)
@@ -165,6 +186,12 @@ def test_pipeline_with_stale_topology_is_rerouted(cluster):
     assert d["moved"] > 0
     assert d["sent"] == 2 * len(keys) + d["moved"] + d["ask"] + d["retried"]
     c.close()
+    # a transaction on the second client, whose map is stale too, is sent again whole
+    p = c2.pipeline(transaction=True)
+    p.set("{pt}x", "1").incr("{pt}x")
+    assert p.execute() == [True, 2]
+    assert c2.stats()["moved"] >= 1
+    c2.close()
 
 
 def test_asyncio_client(cluster):

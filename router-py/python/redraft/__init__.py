@@ -15,14 +15,14 @@ from .exceptions import (AskError, AuthenticationError, BusyLoadingError, Cluste
                          ClusterDownError, ClusterError, ConnectionError, DataError,
                          ExecAbortError, MovedError, NoPermissionError, ReadOnlyError,
                          RedisError, ResponseError, TimeoutError, TryAgainError,
-                         UncertainWriteError)
+                         UncertainWriteError, WatchError)
 
 __all__ = [
     "key_slot", "RedisCluster", "ClusterNode", "ClusterPipeline", "RedisError", "ConnectionError",
     "TimeoutError", "ResponseError", "DataError", "ClusterError", "ClusterDownError",
     "ClusterCrossSlotError", "TryAgainError", "MovedError", "AskError", "BusyLoadingError",
     "AuthenticationError", "ReadOnlyError", "NoPermissionError", "ExecAbortError",
-    "UncertainWriteError",
+    "UncertainWriteError", "WatchError",
 ]
 
 key_slot = _native.key_slot
@@ -153,7 +153,9 @@ class RedisCluster(_Base, Commands):
         return self.mset(mapping)
 
     def pipeline(self, transaction=None, shard_hint=None):
-        return ClusterPipeline(self)
+        """transaction=True: the commands run as one MULTI/EXEC; all their keys must hash to
+        one slot (else ClusterCrossSlotError before anything is sent)."""
+        return ClusterPipeline(self, bool(transaction))
 
     def close(self):
         self._c.close()
@@ -168,11 +170,13 @@ class RedisCluster(_Base, Commands):
 class ClusterPipeline(Commands):
     """Queues commands; execute() sends them grouped per node (all nodes at once) and returns
     the replies in order. Only entries answered MOVED / ASK / TRYAGAIN / CLUSTERDOWN are sent
-    again; multi-key commands over several slots are split like outside a pipeline."""
+    again; multi-key commands over several slots are split like outside a pipeline. With
+    transaction=True they run as one MULTI/EXEC in one slot instead."""
 
-    def __init__(self, client):
+    def __init__(self, client, transaction=False):
         self._client = client
         self._stack = []
+        self.transaction = transaction
 
     def _exec(self, conv, *args):
         self._stack.append((args, conv))
@@ -198,8 +202,17 @@ class ClusterPipeline(Commands):
         stack, self._stack = self._stack, []
         if not stack:
             return []
-        replies = self._client._c.execute_many([a for a, _ in stack])
+        if self.transaction:
+            replies = _exec_reply(self._client._c.execute_transaction([a for a, _ in stack]))
+        else:
+            replies = self._client._c.execute_many([a for a, _ in stack])
         return _finish(stack, replies, raise_on_error)
+
+
+def _exec_reply(r):
+    if r is None:
+        raise WatchError("Watched variable changed.")
+    return r
 
 
 def _finish(stack, replies, raise_on_error):

@@ -9,7 +9,7 @@ from .exceptions import (AskError as AskError, AuthenticationError as Authentica
                          NoPermissionError as NoPermissionError, ReadOnlyError as ReadOnlyError,
                          RedisError as RedisError, ResponseError as ResponseError,
                          TimeoutError as TimeoutError, TryAgainError as TryAgainError,
-                         UncertainWriteError as UncertainWriteError)
+                         UncertainWriteError as UncertainWriteError, WatchError as WatchError)
 
 KeyT = Union[bytes, str]
 EncodableT = Union[bytes, str, int, float]
@@ -168,6 +168,7 @@ class RedisCluster(_Commands):
     def __exit__(self, *exc: Any) -> None: ...
 
 class ClusterPipeline(_Commands):
+    transaction: bool
     def execute_command(self: _P, *args: EncodableT, **options: Any) -> _P: ...
     def execute(self, raise_on_error: bool = ...) -> List[Any]: ...
     def reset(self) -> None: ...

@@ -8,7 +8,7 @@ one (pyo3-async-runtimes) whose per-call future bridging would cost about as muc
 import asyncio as _asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from . import ClusterNode, _Base, _conv_for, _finish, _native_client
+from . import ClusterNode, _Base, _conv_for, _exec_reply, _finish, _native_client
 from ._commands import Commands
 
 __all__ = ["RedisCluster", "ClusterPipeline", "ClusterNode"]
@@ -48,7 +48,7 @@ class RedisCluster(_Base, Commands):
         return await self.mset(mapping)
 
     def pipeline(self, transaction=None, shard_hint=None):
-        return ClusterPipeline(self)
+        return ClusterPipeline(self, bool(transaction))
 
     async def aclose(self):
         self._c.close()
@@ -64,9 +64,10 @@ class RedisCluster(_Base, Commands):
 
 
 class ClusterPipeline(Commands):
-    def __init__(self, client):
+    def __init__(self, client, transaction=False):
         self._client = client
         self._stack = []
+        self.transaction = transaction
 
     def _exec(self, conv, *args):
         self._stack.append((args, conv))
@@ -89,5 +90,9 @@ class ClusterPipeline(Commands):
         stack, self._stack = self._stack, []
         if not stack:
             return []
-        replies = await self._client._call(self._client._c.execute_many, [a for a, _ in stack])
+        cmds = [a for a, _ in stack]
+        if self.transaction:
+            replies = _exec_reply(await self._client._call(self._client._c.execute_transaction, cmds))
+        else:
+            replies = await self._client._call(self._client._c.execute_many, cmds)
         return _finish(stack, replies, raise_on_error)

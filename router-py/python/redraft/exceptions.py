@@ -41,6 +41,10 @@ class ExecAbortError(ResponseError):
     pass
 
 
+class WatchError(RedisError):
+    """A watched key changed: EXEC did not run the transaction."""
+
+
 class ClusterError(RedisError):
     """Raised by the client itself: too many redirects, no node serves a slot."""
 
