@@ -13,7 +13,7 @@ CARGO_FLAGS := --release --locked
 
 APT_PKGS := clang libclang-dev protobuf-compiler redis-server redis-tools
 
-.PHONY: all build run cluster test heavy difftest deps deps-apt deps-py deps-go unit gotest pytest bench fmt lint clean-data
+.PHONY: all build run cluster test heavy difftest deps deps-apt deps-py deps-go deps-router unit gotest pytest bench bench-py fmt lint clean-data
 
 all: build
 
@@ -42,13 +42,19 @@ deps-py:
 deps-go:
 	cd tests/gocase && go mod download
 
+# The Python smart client (router-py): pip's isolated build fetches maturin; the Rust build
+# reuses CARGO_TARGET_DIR (exported above) and never compiles RocksDB or openraft.
+deps-router:
+	$(PYTHON) -m pip install -q ./router-py
+
 unit:
 	cargo test $(CARGO_FLAGS) --workspace
+	cd router-py && cargo test $(CARGO_FLAGS)
 
 gotest: build
 	cd tests/gocase && go test -count=1 -timeout 20m ./... -binPath=$(BIN)
 
-pytest: build
+pytest: build deps-router
 	REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest
 
 test: deps build unit gotest pytest
@@ -70,12 +76,18 @@ cluster: build
 bench: deps-apt build
 	$(PYTHON) bench/redis_benchmark.py --bin $(BIN) --runs $${RUNS:-3} --regions 1,4 --cluster
 
+# The smart client against redis-py's RedisCluster (+hiredis) on one 3-node cluster.
+bench-py: build deps-router
+	@$(PYTHON) -c 'import hiredis' 2>/dev/null || $(PYTHON) -m pip install -q hiredis
+	$(PYTHON) bench/router_bench.py --bin $(BIN) --runs $${RUNS:-3}
+
 fmt:
 	cargo fmt --all
 	cd tests/gocase && gofmt -w .
 
 lint:
 	cargo fmt --all -- --check
+	cd router-py && cargo fmt -- --check && cargo clippy --release -- -D warnings
 	cargo clippy $(CARGO_FLAGS) --workspace --all-targets -- -D warnings
 	cd tests/gocase && go vet ./...
 

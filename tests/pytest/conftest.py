@@ -355,6 +355,52 @@ def rb(server, protocol):
     c.close()
 
 
+# A 3-node cluster on loopback (also used by the smart-client suites).
+READY = 60.0
+
+
+def cluster_ready(nodes):
+    """Every running node says cluster_state:ok, all give the same CLUSTER SLOTS, and every
+    node leads some slots (the leader balancer is done: no leadership moves under a test)."""
+    views = []
+    for srv in nodes:
+        try:
+            c = srv.client()
+            info = c.execute_command("CLUSTER", "INFO")
+            if "cluster_state:ok" not in info:
+                return False
+            views.append(repr(c.execute_command("CLUSTER", "SLOTS")))
+            c.close()
+        except redis.RedisError:
+            return False
+    if len(set(views)) != 1:
+        return False
+    leaders = {members[0][1] for _, _, *members in nodes[0].client().execute_command("CLUSTER", "SLOTS")}
+    return len(leaders) == len(nodes)
+
+
+@pytest.fixture
+def cluster(make_server):
+    # RESP, gRPC and admin ports of all three nodes picked together: no port handed out twice.
+    ports = free_ports(9)
+    resp, grpc, admin = ports[:3], ports[3:6], ports[6:]
+    spec = ",".join(f"{i + 1}=127.0.0.1:{p}" for i, p in enumerate(grpc))
+    nodes = [
+        make_server(port=resp[i], extra_args=["--node-id", str(i + 1), "--grpc-port", str(grpc[i]),
+                                              "--admin-port", str(admin[i]), "--cluster", spec])
+        for i in range(3)
+    ]
+    for n, a in zip(nodes, admin):
+        n.admin_port = a
+    _wait_until(lambda: cluster_ready(nodes), timeout=READY, what="cluster ready")
+    return nodes
+
+
+def _wait_until(pred, timeout, what):
+    from helpers import wait_until
+    return wait_until(pred, timeout=timeout, what=what)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -7,45 +7,8 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
-from conftest import free_ports
+from conftest import READY, cluster_ready
 from helpers import key_in_slot, wait_until
-
-READY = 60.0
-
-
-def cluster_ready(nodes):
-    """Every running node says cluster_state:ok, all give the same CLUSTER SLOTS, and every
-    node leads some slots (the leader balancer is done: no leadership moves under a test)."""
-    views = []
-    for srv in nodes:
-        try:
-            c = srv.client()
-            info = c.execute_command("CLUSTER", "INFO")
-            if "cluster_state:ok" not in info:
-                return False
-            views.append(repr(c.execute_command("CLUSTER", "SLOTS")))
-            c.close()
-        except redis.RedisError:
-            return False
-    if len(set(views)) != 1:
-        return False
-    leaders = {members[0][1] for _, _, *members in nodes[0].client().execute_command("CLUSTER", "SLOTS")}
-    return len(leaders) == len(nodes)
-
-
-@pytest.fixture
-def cluster(make_server):
-    # RESP and gRPC ports of all three nodes picked together: no port handed out twice.
-    ports = free_ports(6)
-    resp, grpc = ports[:3], ports[3:]
-    spec = ",".join(f"{i + 1}=127.0.0.1:{p}" for i, p in enumerate(grpc))
-    nodes = [
-        make_server(port=resp[i], extra_args=["--node-id", str(i + 1), "--grpc-port", str(grpc[i]), "--cluster", spec])
-        for i in range(3)
-    ]
-    wait_until(lambda: cluster_ready(nodes), timeout=READY, what="cluster ready")
-    return nodes
-
 
 def rc(nodes):
     return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", n.port) for n in nodes],
