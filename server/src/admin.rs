@@ -330,6 +330,7 @@ fn health(node: &Node) -> Response {
     let failed: Vec<Value> = node
         .regions()
         .iter()
+        .chain(&node.meta)
         .filter_map(|r| match &r.raft.metrics().borrow_watched().running_state {
             Ok(()) => None,
             Err(e) => Some(json!({ "region": r.id, "error": e.to_string() })),

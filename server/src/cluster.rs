@@ -10,6 +10,11 @@
 //!
 //! Regions do not change after the map is created yet (split, merge and moves are the region
 //! lifecycle's work); a node opens its replicas once, from the first map it sees.
+//!
+//! A node's identity is its 40-hex id in the data dir, recorded in the map: a node that lost
+//! its data dir must come back under a new `--node-id`. Under the old one it would have lost
+//! its Raft votes; the map's recorded identity makes the other nodes ignore it and the node
+//! stop once it sees the map (see `learn`, `join_one`, `Node::open_layout`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -134,6 +139,20 @@ impl Cluster {
     }
 
     fn learn(&self, info: &pb::NodeInfo) {
+        if let Some(map) = self.map() {
+            if let Some(n) = map.nodes.iter().find(|n| n.node_id == info.node_id && !n.id40.is_empty()) {
+                if n.id40 != info.id40 {
+                    tracing::error!(
+                        "node {} answers as {} but the cluster map records it as {}: ignored (a node whose \
+                         data dir was lost must come back under a new --node-id)",
+                        info.node_id,
+                        info.id40,
+                        n.id40
+                    );
+                    return;
+                }
+            }
+        }
         let peer = Peer { id40: info.id40.clone(), host: info.resp_host.clone(), port: info.resp_port as u16 };
         self.leads.write().expect("leads lock").insert(info.node_id, info.leads.clone());
         let mut peers = self.peers.write().expect("peers lock");
@@ -164,7 +183,7 @@ impl Cluster {
         best.map(|(_, node)| node)
     }
 
-    /// On the meta leader: answers Join requests. A new node is recorded in the map (its id
+    /// Answers Join requests (only the meta leader accepts them). A new node is recorded in the map (its id
     /// must not belong to another node) and added to the meta group as a learner, through
     /// which it receives the map; a node already in the map is only re-added as a learner.
     pub async fn serve_joins(self: Arc<Self>, meta: Arc<Region>, mut calls: tokio::sync::mpsc::Receiver<JoinCall>) {
@@ -175,31 +194,34 @@ impl Cluster {
 
     async fn join_one(&self, meta: &Region, info: &pb::NodeInfo) -> Result<(), Status> {
         if !meta.raft.is_leader() {
-            let leader = meta.leader().and_then(|l| self.addr_of(l));
-            return Err(Status::failed_precondition(match leader {
-                Some(addr) => format!("not the meta leader; leader at {addr}"),
+            // The leader's node id, not an address: the joiner dials it as IT reaches it.
+            return Err(Status::failed_precondition(match meta.leader() {
+                Some(id) => format!("not the meta leader; leader is node {id}"),
                 None => "not the meta leader; no leader known".into(),
             }));
         }
         meta.read_barrier().await.map_err(|e| Status::unavailable(e.to_string()))?;
         let map = meta.cluster_map().borrow().clone().ok_or_else(|| Status::unavailable("no cluster map yet"))?;
-        match map.nodes.iter().find(|n| n.node_id == info.node_id) {
+        let entry = pb::MapNode {
+            node_id: info.node_id,
+            grpc_addr: info.grpc_addr.clone(),
+            id40: info.id40.clone(),
+            resp_host: info.resp_host.clone(),
+            resp_port: info.resp_port,
+        };
+        let mut next = (*map).clone();
+        match next.nodes.iter_mut().find(|n| n.node_id == info.node_id) {
             Some(n) if !n.id40.is_empty() && n.id40 != info.id40 => {
                 return Err(Status::already_exists(format!("node id {} belongs to node {}", info.node_id, n.id40)));
             }
-            Some(_) => {}
-            None => {
-                let mut next = (*map).clone();
-                next.nodes.push(pb::MapNode {
-                    node_id: info.node_id,
-                    grpc_addr: info.grpc_addr.clone(),
-                    id40: info.id40.clone(),
-                    resp_host: info.resp_host.clone(),
-                    resp_port: info.resp_port,
-                });
-                meta.propose_map(map.version, &next).await.map_err(|e| Status::unavailable(e.to_string()))?;
-                tracing::info!("node {} joins from {}", info.node_id, info.grpc_addr);
-            }
+            // A founder keeps the address the founders' lists give; a joined node may move.
+            Some(n) if self.voters.iter().any(|(id, _)| *id == n.node_id) || *n == entry => {}
+            Some(n) => *n = entry,
+            None => next.nodes.push(entry),
+        }
+        if next != *map {
+            meta.propose_map(map.version, &next).await.map_err(|e| Status::unavailable(e.to_string()))?;
+            tracing::info!("node {} joins from {}", info.node_id, info.grpc_addr);
         }
         let m = meta.raft.metrics().borrow_watched().clone();
         if m.membership_config.membership().get_node(&info.node_id).is_none() {
@@ -209,13 +231,13 @@ impl Cluster {
         Ok(())
     }
 
-    /// A node that is not a founder and has no map yet: asks the founders to let it join
-    /// until one accepts (the map then reaches it through the meta group). Fails for good when
-    /// its id belongs to another node.
-    pub async fn join(&self, meta: &Region) -> anyhow::Result<()> {
+    /// Asks the founders to let this node join (or, when it is in the map already, to record
+    /// its current address) until one accepts; a new node's map then reaches it through the
+    /// meta group. Fails for good when its id belongs to another node.
+    pub async fn join(&self) -> anyhow::Result<()> {
         let me = self.registry.info();
         let mut targets: Vec<String> = self.voters.iter().map(|(_, a)| a.clone()).collect();
-        while meta.cluster_map().borrow().is_none() {
+        loop {
             let Some(addr) = targets.first().cloned() else { anyhow::bail!("no founder to join through") };
             match grpc::join(&self.channels, &addr, me.clone()).await {
                 Ok(()) => {
@@ -226,12 +248,13 @@ impl Cluster {
                     anyhow::bail!("cannot join the cluster: {}", e.message())
                 }
                 Err(e) => {
-                    tracing::info!("join through {addr}: {}", e.message());
+                    tracing::debug!("join through {addr}: {}", e.message());
                     // Ask the leader next when the answer names it, else the next founder.
-                    match e.message().split_once("leader at ") {
-                        Some((_, leader)) => {
-                            targets.retain(|t| t != leader);
-                            targets.insert(0, leader.to_string());
+                    let leader = e.message().split_once("leader is node ").and_then(|(_, id)| id.parse::<u64>().ok());
+                    match leader.and_then(|id| self.addr_of(id)) {
+                        Some(leader) => {
+                            targets.retain(|t| *t != leader);
+                            targets.insert(0, leader);
                         }
                         None => targets.rotate_left(1),
                     }
@@ -239,7 +262,6 @@ impl Cluster {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Ok(())
     }
 
     /// Hands each region this node leads to its preferred leader (the operator's choice, else
@@ -305,12 +327,18 @@ impl Cluster {
 
     /// `map` with the identities nodes answered where the map has none or an older one; None
     /// when nothing changed.
+    /// A recorded identity is never replaced: a node answering under a recorded id with another
+    /// 40-hex id is a different node (e.g. a wiped data dir under the same `--node-id`), which
+    /// must not take the old one's place.
     fn with_identities(&self, map: &pb::ClusterMap) -> Option<pb::ClusterMap> {
         let peers = self.peers.read().expect("peers lock");
         let mut next = map.clone();
         let mut changed = false;
         for n in &mut next.nodes {
             let Some((p, _)) = peers.get(&n.node_id) else { continue };
+            if !n.id40.is_empty() && n.id40 != p.id40 {
+                continue;
+            }
             if n.id40 != p.id40 || n.resp_host != p.host || n.resp_port != p.port as u32 {
                 (n.id40, n.resp_host, n.resp_port) = (p.id40.clone(), p.host.clone(), p.port as u32);
                 changed = true;

@@ -24,7 +24,9 @@ pub struct Config {
     #[arg(long, default_value = "./data")]
     pub data_dir: PathBuf,
     /// Split the slot space into this many regions (Raft groups) in this process. Fixed when
-    /// the data dir is created (default 1); later starts use the recorded count.
+    /// the data dir is created (default 1); later starts use the recorded count. In a cluster:
+    /// the count the cluster map is created with (default 2 x founders), when the node that
+    /// creates it has the flag.
     #[arg(long)]
     pub regions: Option<u16>,
     /// The IP this node advertises to clients (CLUSTER SLOTS/NODES, MOVED); default: --bind,
@@ -49,11 +51,12 @@ pub struct Config {
     /// A client whose pending replies exceed this is disconnected, e.g. 256mb.
     #[arg(long, default_value = "1gb", value_parser = parse_memory)]
     pub client_output_buffer_limit: usize,
-    /// Cluster mode: this node's id in `--cluster`.
+    /// Cluster mode: this node's id (not 0). A founder's id is in `--cluster`; a node whose id
+    /// is not joins the running cluster those founders formed.
     #[arg(long)]
     pub node_id: Option<u64>,
-    /// Cluster mode: the initial voters, `id=host:grpc_port,...` (this node included). Without
-    /// it the server runs standalone.
+    /// Cluster mode: the founding nodes, `id=host:grpc_port,...`, each as this node reaches it.
+    /// Without it the server runs standalone.
     #[arg(long, value_parser = parse_cluster)]
     pub cluster: Option<Voters>,
     /// Cluster mode: the port of the gRPC server other nodes reach (Raft and cluster RPCs).
@@ -191,8 +194,8 @@ impl Config {
         }
     }
 
-    /// Cluster flags are all-or-nothing: `--cluster` needs `--node-id` (one of its ids) and
-    /// `--grpc-port`; those two without `--cluster` are a mistake worth stopping for.
+    /// Cluster flags are all-or-nothing: `--cluster` needs `--node-id` and `--grpc-port`; those
+    /// two without `--cluster` are a mistake worth stopping for.
     fn check_cluster(&self) -> Result<(), String> {
         match &self.cluster {
             None => {
@@ -202,7 +205,9 @@ impl Config {
             }
             Some(_) => {
                 // A --node-id not in --cluster joins the cluster those founders formed.
-                self.node_id.ok_or("--cluster needs --node-id")?;
+                if self.node_id.ok_or("--cluster needs --node-id")? == 0 {
+                    return Err("--node-id must not be 0".into());
+                }
                 if self.grpc_port.is_none() {
                     return Err("--cluster needs --grpc-port".into());
                 }

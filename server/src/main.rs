@@ -65,7 +65,8 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
         None => node::Node::open_standalone(config).await?,
         Some(grpc_port) => {
             let grpc = TcpListener::bind((config.bind.as_str(), grpc_port)).await?;
-            let node = node::Node::open_cluster(config).await?;
+            let port = grpc.local_addr()?.port();
+            let node = node::Node::open_cluster(config, port).await?;
             let cluster = node.cluster.clone().expect("cluster mode");
             let mut stop = stop_rx.clone();
             let shutdown = async move {

@@ -166,7 +166,7 @@ impl Node {
     /// node that joins later (its `--node-id` is not in `--cluster`; see `Cluster::join`). The
     /// data regions open later, once the map is known (`open_layout`): a new cluster has none
     /// until a quorum of founding nodes is up. Returns at once.
-    pub async fn open_cluster(config: Config) -> anyhow::Result<Arc<Node>> {
+    pub async fn open_cluster(config: Config, grpc_port: u16) -> anyhow::Result<Arc<Node>> {
         let voters = config.cluster.clone().expect("cluster mode").0;
         let my_id = config.node_id.expect("checked with --cluster");
         let (node_id, engine) = open_engine(&config, true)?;
@@ -176,7 +176,16 @@ impl Node {
         // joins announces `--announce-ip` (else the bind address) with its gRPC port.
         let my_grpc = match voters.iter().find(|(id, _)| *id == my_id) {
             Some((_, a)) => a.clone(),
-            None => format!("{host}:{}", config.grpc_port.expect("checked with --cluster")),
+            None => {
+                let wildcard = config.bind == "0.0.0.0" || config.bind == "::";
+                anyhow::ensure!(
+                    !wildcard || config.announce_ip.is_some(),
+                    "a node that joins a cluster and binds {} needs --announce-ip: the address the other \
+                     nodes reach it at",
+                    config.bind
+                );
+                format!("{host}:{grpc_port}")
+            }
         };
         let registry = grpc::Registry::new(pb::NodeInfo {
             node_id: my_id,
@@ -200,14 +209,24 @@ impl Node {
         Ok(Node::new(config, engine, None, node_id, Some((cluster, meta))))
     }
 
-    /// Cluster mode, a node that is not a founder: joins the cluster unless it already has
-    /// (it has the map). Nothing to do for a founder.
+    /// Cluster mode: a node that is not a founder and has no map joins before it says it is
+    /// ready (a refusal ends the start). Every other node asks in the background: a restarted
+    /// node records a changed address, and a node given a founders' list that already formed
+    /// a cluster without it becomes a learner of the meta group instead of waiting forever.
     pub async fn join(&self) -> anyhow::Result<()> {
         let (Some(cluster), Some(meta)) = (&self.cluster, &self.meta) else { return Ok(()) };
-        if cluster.voters.iter().any(|(id, _)| *id == cluster.my_id) {
-            return Ok(());
+        let founder = cluster.voters.iter().any(|(id, _)| *id == cluster.my_id);
+        if !founder && meta.cluster_map().borrow().is_none() {
+            return cluster.join().await;
         }
-        cluster.join(meta).await
+        let cluster = cluster.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cluster.join().await {
+                eprintln!("redraft-server: {e:#}");
+                std::process::exit(1);
+            }
+        });
+        Ok(())
     }
 
     /// Cluster mode: follows the meta group's map (into the directory) and, from the first map
@@ -229,6 +248,16 @@ impl Node {
                 return Ok(());
             }
         };
+        let me = map.nodes.iter().find(|n| n.node_id == cluster.my_id);
+        if let Some(n) = me.filter(|n| !n.id40.is_empty() && n.id40 != self.node_id) {
+            anyhow::bail!(
+                "the cluster map records node {} as {}, but this data dir is node {}: a node whose data dir \
+                 was lost must come back under a new --node-id",
+                n.node_id,
+                n.id40,
+                self.node_id
+            );
+        }
         cluster.set_map(Some(map.clone()));
         let c = cluster.clone();
         tokio::spawn(async move {
@@ -246,13 +275,15 @@ impl Node {
                 .replicas
                 .iter()
                 .map(|x| (x.replica_id, openraft::BasicNode { addr: addr(x.node_id).unwrap_or_default() }));
-            let nodes: BTreeMap<u64, u64> = r.replicas.iter().map(|x| (x.replica_id, x.node_id)).collect();
-            let (c, by_replica) = (cluster.clone(), nodes.clone());
+            let nodes: Vec<(u64, u64)> = r.replicas.iter().map(|x| (x.replica_id, x.node_id)).collect();
+            let (c, by_replica) = (cluster.clone(), nodes.iter().copied().collect::<BTreeMap<u64, u64>>());
             let resolve: grpc::Resolve =
                 Arc::new(move |replica| by_replica.get(&replica).and_then(|node| c.addr_of(*node)));
             let network = grpc::GrpcNetwork::new(r.region_id, cluster.channels.clone(), Some(resolve));
             let slots = (r.slot_from as u16, r.slot_to);
-            let bootstrap = r.replicas.first().map(|x| x.replica_id) == Some(mine.replica_id);
+            // Every replica may create the group: they all have the same membership from the
+            // map (openraft allows that), so a region does not wait for one particular node.
+            let bootstrap = true;
             let region = Region::open_replica(
                 self.engine.clone(),
                 r.region_id,
@@ -572,7 +603,7 @@ impl Node {
                         m.current_term,
                         m.last_log_index.unwrap_or(0),
                         m.last_applied.map(|l| l.index()).unwrap_or(0),
-                        m.current_leader.map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
+                        r.leader().map(|l| l.to_string()).unwrap_or_else(|| "none".into()),
                     );
                 }
             }

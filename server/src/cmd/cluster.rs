@@ -24,6 +24,8 @@ struct Shard {
     to: u32,
     leader: Option<u64>,
     replicas: Vec<u64>,
+    /// The map's first replica: listed when no leader or replica answers.
+    first: Option<u64>,
 }
 
 /// The shards of a cluster node, in slot order, from the cluster map (none before it is
@@ -46,7 +48,8 @@ fn shards_of(ctx: &ConnCtx) -> Option<Vec<Shard>> {
             let leader = leader.filter(|l| known.contains(l));
             let replicas =
                 m.replicas.iter().map(|x| x.node_id).filter(|id| Some(*id) != leader && known.contains(id)).collect();
-            Shard { from: m.slot_from as u16, to: m.slot_to, leader, replicas }
+            let first = m.replicas.first().map(|x| x.node_id);
+            Shard { from: m.slot_from as u16, to: m.slot_to, leader, replicas, first }
         })
         .collect();
     shards.sort_by_key(|s| s.from);
@@ -155,14 +158,14 @@ pub fn slots(ctx: &mut ConnCtx, _argv: &[Bytes]) -> CmdResult {
         // and clients (redis-py) take a node listed as a replica of any range for a replica
         // everywhere; here every node leads some regions and follows others. Replica reads
         // stay available to a connection that sends READONLY to any node. A region with no
-        // leader at the moment lists its first replica (never a null host), so clients keep
-        // full slot coverage and are sent on by MOVED or CLUSTERDOWN.
+        // leader at the moment lists an answering replica, else the map's first one (never a
+        // range without a node), so clients keep full slot coverage and are sent on by MOVED
+        // or CLUSTERDOWN; a node whose identity is unknown yet leaves the range out.
         let out = shards
             .iter()
-            .map(|s| {
-                let mut e = vec![Reply::Int(s.from as i64), Reply::Int(s.to as i64 - 1)];
-                e.extend(s.leader.iter().chain(&s.replicas).take(1).filter_map(|&id| slots_node(ctx, id)));
-                Reply::Array(e)
+            .filter_map(|s| {
+                let node = s.leader.iter().chain(&s.replicas).chain(&s.first).find_map(|&id| slots_node(ctx, id))?;
+                Some(Reply::Array(vec![Reply::Int(s.from as i64), Reply::Int(s.to as i64 - 1), node]))
             })
             .collect();
         return Ok(Reply::Array(out));

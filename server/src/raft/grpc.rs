@@ -297,8 +297,9 @@ pub async fn read_index(channels: &Channels, addr: &str, region: u64) -> Result<
 }
 
 /// Where this node reaches a replica: replica id -> "host:port" of its node's gRPC server, as
-/// THIS node knows it (its own `--cluster` list), not as the membership recorded it: each node
-/// may reach a peer at a different address (NAT, or a proxy per link in the fault tests).
+/// THIS node knows it (its own `--cluster` list, else the address the node announced in the
+/// cluster map), not as the membership recorded it: each node may reach a peer at a different
+/// address (NAT, or a proxy per link in the fault tests).
 pub type Resolve = Arc<dyn Fn(u64) -> Option<String> + Send + Sync>;
 
 /// The openraft network factory of one region: `new_client(target, node)` dials the address

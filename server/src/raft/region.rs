@@ -37,10 +37,10 @@ pub struct Region {
     proposals: mpsc::Sender<Pending>,
     /// The applied preferred leader (0: none), see `StateMachine::preferred_leader`.
     preferred: Arc<AtomicU64>,
-    /// The node of each replica (replica id -> node id), from the cluster map; replica ids
-    /// are what the Raft group knows, node ids what clients and operators see. None: replica
-    /// id = node id (standalone, and the meta group, whose replicas are the nodes themselves).
-    nodes: Option<BTreeMap<u64, u64>>,
+    /// (replica id, node id) of each replica, in the cluster map's order; replica ids are
+    /// what the Raft group knows, node ids what clients and operators see. None: replica id =
+    /// node id (standalone, and the meta group, whose replicas are the nodes themselves).
+    nodes: Option<Vec<(u64, u64)>>,
     /// The applied cluster map: set in the meta group only.
     map: crate::store::sm::MapCell,
 }
@@ -132,7 +132,7 @@ impl Region {
         slots: (u16, u32),
         replica_id: u64,
         members: BTreeMap<u64, BasicNode>,
-        nodes: Option<BTreeMap<u64, u64>>,
+        nodes: Option<Vec<(u64, u64)>>,
         network: super::grpc::GrpcNetwork,
         bootstrap: bool,
     ) -> anyhow::Result<Arc<Region>> {
@@ -155,7 +155,7 @@ impl Region {
     /// The node hosting replica `replica`.
     pub fn node_of(&self, replica: u64) -> Option<u64> {
         match &self.nodes {
-            Some(nodes) => nodes.get(&replica).copied(),
+            Some(nodes) => nodes.iter().find(|(r, _)| *r == replica).map(|(_, n)| *n),
             None => Some(replica),
         }
     }
@@ -163,16 +163,16 @@ impl Region {
     /// This region's replica on node `node`.
     pub fn replica_on(&self, node: u64) -> Option<u64> {
         match &self.nodes {
-            Some(nodes) => nodes.iter().find(|(_, n)| **n == node).map(|(r, _)| *r),
+            Some(nodes) => nodes.iter().find(|(_, n)| *n == node).map(|(r, _)| *r),
             None => Some(node),
         }
     }
 
-    /// The nodes hosting a replica, in replica order (for a data region: the map's order, the
-    /// first being where the balancer puts the leader by default).
+    /// The nodes hosting a replica (for a data region: in the map's order, the first being
+    /// where the balancer puts the leader by default).
     pub fn nodes(&self) -> Vec<u64> {
         match &self.nodes {
-            Some(nodes) => nodes.values().copied().collect(),
+            Some(nodes) => nodes.iter().map(|(_, n)| *n).collect(),
             None => self.raft.metrics().borrow_watched().membership_config.membership().voter_ids().collect(),
         }
     }
