@@ -399,15 +399,20 @@ impl Cluster {
         }
     }
 
-    fn fetch_slots(&self, addr: &str) -> Result<Topo, Error> {
+    /// Sends `CLUSTER <sub>` to `addr` on a pooled connection and reads the reply.
+    fn cluster_query(&self, addr: &str, sub: &[u8]) -> Result<Value, Error> {
         let node = self.node(addr);
         let mut c = node.get(&self.o, false, &self.stats)?;
         let mut buf = Vec::new();
-        resp::encode_into(&mut buf, &[b"CLUSTER".to_vec(), b"SLOTS".to_vec()]);
+        resp::encode_into(&mut buf, &[b"CLUSTER".to_vec(), sub.to_vec()]);
         c.w.write_all(&buf).map_err(|e| io_err(e, addr))?;
         let v = resp::read_value(&mut c.r).map_err(|e| io_err(e, addr))?;
         node.put(c, false, self.o.max_idle);
-        let ranges = match v {
+        Ok(v)
+    }
+
+    fn fetch_slots(&self, addr: &str) -> Result<Topo, Error> {
+        let ranges = match self.cluster_query(addr, b"SLOTS")? {
             Value::Array(r) => r,
             Value::Error(e) => {
                 let t = String::from_utf8_lossy(&e).to_string();
@@ -465,14 +470,7 @@ impl Cluster {
     }
 
     fn add_shard_replicas(&self, addr: &str, topo: &mut Topo) -> Result<(), Error> {
-        let node = self.node(addr);
-        let mut c = node.get(&self.o, false, &self.stats)?;
-        let mut buf = Vec::new();
-        resp::encode_into(&mut buf, &[b"CLUSTER".to_vec(), b"SHARDS".to_vec()]);
-        c.w.write_all(&buf).map_err(|e| io_err(e, addr))?;
-        let v = resp::read_value(&mut c.r).map_err(|e| io_err(e, addr))?;
-        node.put(c, false, self.o.max_idle);
-        let Value::Array(shards) = v else { return Ok(()) };
+        let Value::Array(shards) = self.cluster_query(addr, b"SHARDS")? else { return Ok(()) };
         let field = |m: &[Value], name: &[u8]| -> Option<Value> {
             m.chunks(2).find(|kv| matches!(&kv[0], Value::Data(k) if k == name)).and_then(|kv| kv.get(1).cloned())
         };

@@ -203,6 +203,13 @@ def test_asyncio_client(cluster):
         assert await c.mget(keys) == [str(i) for i in range(len(keys))]
         assert await c.incr("as-n", 5) == 5
         assert await c.hgetall("nohash") == {}
+        # The generic entry point converts replies like the named methods do.
+        assert await c.execute_command("SET", "as-raw", "v") is True
+        assert await c.execute_command("HSET", "as-h", "f", "1") == 1
+        assert await c.execute_command("HGETALL", "as-h") == {"f": "1"}
+        async with c.pipeline(transaction=True) as tx:
+            tx.incr("as-tx").incr("as-tx")
+            assert await tx.execute() == [1, 2]
         p = c.pipeline()
         p.get(keys[0]).delete(*keys).exists(*keys)
         assert await p.execute() == ["0", len(keys), 0]

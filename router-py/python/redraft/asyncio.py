@@ -9,6 +9,7 @@ import asyncio as _asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from . import ClusterNode, _Base, _conv_for, _exec_reply, _finish, _native_client
+from . import ClusterPipeline as _SyncPipeline
 from ._commands import Commands
 
 __all__ = ["RedisCluster", "ClusterPipeline", "ClusterNode"]
@@ -63,22 +64,8 @@ class RedisCluster(_Base, Commands):
         await self.aclose()
 
 
-class ClusterPipeline(Commands):
-    def __init__(self, client, transaction=False):
-        self._client = client
-        self._stack = []
-        self.transaction = transaction
-
-    def _exec(self, conv, *args):
-        self._stack.append((args, conv))
-        return self
-
-    def execute_command(self, *args, **options):
-        self._stack.append((args, _conv_for(args)))
-        return self
-
-    def __len__(self):
-        return len(self._stack)
+class ClusterPipeline(_SyncPipeline):
+    """The queueing of redraft.ClusterPipeline, with a coroutine execute()."""
 
     async def __aenter__(self):
         return self
