@@ -333,6 +333,27 @@ func (s *Server) Kill() {
 	}
 }
 
+// Pause stops the server's process group with SIGSTOP (it keeps its sockets, answers nothing).
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signalGroup(syscall.SIGSTOP)
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signalGroup(syscall.SIGCONT)
+}
+
+func (s *Server) signalGroup(sig syscall.Signal) {
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	if err := syscall.Kill(-pid, sig); err != nil {
+		s.t.Fatalf("cannot send %v to %s: %v", sig, s.Addr(), err)
+	}
+}
+
 // Restart starts the server again on the same port with the same data dir and options.
 // A server that was not stopped is first stopped with Close (SIGTERM, clean exit required).
 func (s *Server) Restart() {
