@@ -27,7 +27,8 @@ type scenario struct {
 	mix   mix
 	// clientProxies puts a proxy in front of every node's RESP port.
 	clientProxies bool
-	// fault injects the fault, waits out its duration and heals; all choices come from rng.
+	// fault injects the fault, waits out its duration and heals (calling h.healing as the
+	// healing begins: recovery is measured from there); all choices come from rng.
 	fault func(h *harness, rng *rand.Rand)
 }
 
@@ -46,13 +47,17 @@ func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 var scenarios = []scenario{
 	{name: "baseline", short: true, mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
 		h.hist.event("no fault")
+		h.healing()
 	}},
 	{name: "leader-crash", short: true, mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
 		i := h.leaderNode(rng)
 		down := between(rng, time.Second, 3*time.Second)
 		h.hist.event("SIGKILL node %d (a region leader), restart after %v", i+1, down)
 		h.c.Nodes[i].Kill()
+		h.faultOn(i)
 		time.Sleep(down)
+		h.faultOff()
+		h.healing()
 		h.c.Nodes[i].Restart()
 		h.hist.event("node %d restarted", i+1)
 	}},
@@ -61,7 +66,10 @@ var scenarios = []scenario{
 		d := between(rng, 2*time.Second, 5*time.Second)
 		h.hist.event("blackhole every link of node %d (a region leader) for %v", i+1, d)
 		h.net.Isolate(i)
+		h.faultOn(i)
 		time.Sleep(d)
+		h.faultOff()
+		h.healing()
 		h.net.Heal()
 	}},
 	{name: "partition-minority", mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
@@ -69,7 +77,10 @@ var scenarios = []scenario{
 		d := between(rng, 3*time.Second, 6*time.Second)
 		h.hist.event("partition {%d} | {%d %d} for %v", perm[0]+1, perm[1]+1, perm[2]+1, d)
 		h.net.Partition([]int{perm[0]}, []int{perm[1], perm[2]})
+		h.faultOn(perm[0])
 		time.Sleep(d)
+		h.faultOff()
+		h.healing()
 		h.net.Heal()
 	}},
 	{name: "bridge", mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
@@ -78,6 +89,7 @@ var scenarios = []scenario{
 		h.hist.event("bridge: %d and %d cut from each other, both reach %d, for %v", perm[0]+1, perm[1]+1, perm[2]+1, d)
 		h.net.Bridge(perm[0], perm[1], perm[2])
 		time.Sleep(d)
+		h.healing()
 		h.net.Heal()
 	}},
 	{name: "leader-pause", mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
@@ -85,7 +97,10 @@ var scenarios = []scenario{
 		d := between(rng, 3*time.Second, 5*time.Second)
 		h.hist.event("SIGSTOP node %d (a region leader) for %v", i+1, d)
 		h.c.Nodes[i].Pause()
+		h.faultOn(i)
 		time.Sleep(d)
+		h.faultOff()
+		h.healing()
 		h.c.Nodes[i].Resume()
 	}},
 	{name: "flaky", short: true, mix: mixCounter, fault: func(h *harness, rng *rand.Rand) {
@@ -98,6 +113,7 @@ var scenarios = []scenario{
 			perm := rng.Perm(3)
 			h.net.CutLink(perm[0], perm[1])
 		}
+		h.healing()
 		h.net.Heal()
 	}},
 	{name: "kill-all", mix: mixList, fault: func(h *harness, rng *rand.Rand) {
@@ -107,6 +123,7 @@ var scenarios = []scenario{
 			s.Kill()
 		}
 		time.Sleep(down)
+		h.healing()
 		for _, i := range rng.Perm(len(h.c.Nodes)) {
 			h.c.Nodes[i].Restart()
 		}
@@ -118,6 +135,7 @@ var scenarios = []scenario{
 			p.CutAfterForward(0.15)
 		}
 		time.Sleep(d)
+		h.healing()
 		for _, p := range h.resp {
 			p.Pass()
 		}
@@ -130,6 +148,8 @@ type result struct {
 	seed                    int64
 	ops, acked, ambiguous   int
 	leaderRec, writeReadRec time.Duration
+	failover                time.Duration // -1: not measured or not reached during the fault
+	failed                  int
 	cut                     int
 	ok                      bool
 	note                    string
@@ -140,12 +160,14 @@ var (
 	results   []result
 )
 
+// workers is the number of concurrent clients; the first three send every operation first
+// to node 1, 2 and 3 respectively, the others to the leader they last saw.
 const workers = 6
 
 func runScenario(t *testing.T, sc scenario, seed int64, traffic time.Duration) {
 	rng := rand.New(rand.NewSource(seed))
 	h := newHarness(t, seed, sc.clientProxies)
-	res := result{scenario: sc.name, seed: seed}
+	res := result{scenario: sc.name, seed: seed, failover: -1}
 	defer func() {
 		res.ok = !t.Failed()
 		resultsMu.Lock()
@@ -157,6 +179,14 @@ func runScenario(t *testing.T, sc scenario, seed int64, traffic time.Duration) {
 	time.Sleep(traffic / 4)
 	sc.fault(h, rng)
 	h.hist.event("healed")
+	if h.failover != nil {
+		res.failover = <-h.failover
+		if res.failover >= 0 {
+			t.Logf("the other nodes agreed on new leaders for every region %v after the fault began", res.failover)
+		} else {
+			t.Logf("the other nodes did not agree on new leaders for every region while the fault lasted")
+		}
+	}
 	var failures []string
 	leader, writeRead, err := h.recovery()
 	res.leaderRec, res.writeReadRec = leader, writeRead
@@ -181,9 +211,9 @@ func runScenario(t *testing.T, sc scenario, seed int64, traffic time.Duration) {
 		}
 	}
 	ops := h.hist.Ops()
-	res.ops, res.acked, res.ambiguous = counts(ops)
+	res.ops, res.acked, res.ambiguous, res.failed = counts(ops)
 	h.errMu.Lock()
-	t.Logf("%d operations: %d acknowledged, %d ambiguous (%v)", res.ops, res.acked, res.ambiguous, h.errs)
+	t.Logf("%d operations: %d acknowledged, %d ambiguous (%v), %d surely not applied", res.ops, res.acked, res.ambiguous, h.errs, res.failed)
 	h.errMu.Unlock()
 	for _, p := range h.resp {
 		_, c := p.Stats()
@@ -233,6 +263,13 @@ func TestChaos(t *testing.T) {
 	if full {
 		traffic = 30 * time.Second
 	}
+	if s := os.Getenv("REDRAFT_CHAOS_TRAFFIC"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("REDRAFT_CHAOS_TRAFFIC: %v", err)
+		}
+		traffic = d
+	}
 	for _, sc := range scenarios {
 		if !full && !sc.short {
 			continue
@@ -250,14 +287,19 @@ func printSummary(t *testing.T) {
 	resultsMu.Lock()
 	defer resultsMu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-20s %5s %7s %7s %9s %9s %12s %6s  %s\n", "scenario", "seed", "ops", "acked", "ambiguous", "leader s", "write+read s", "result", "first failure")
+	fmt.Fprintf(&b, "\n%-20s %5s %7s %7s %9s %6s %10s %9s %12s %6s  %s\n", "scenario", "seed", "ops", "acked", "ambiguous", "failed",
+		"failover s", "leader s", "write+read s", "result", "first failure")
 	for _, r := range results {
 		verdict := "PASS"
 		if !r.ok {
 			verdict = "FAIL"
 		}
-		fmt.Fprintf(&b, "%-20s %5d %7d %7d %9d %9.2f %12.2f %6s  %s\n", r.scenario, r.seed, r.ops, r.acked, r.ambiguous,
-			r.leaderRec.Seconds(), r.writeReadRec.Seconds(), verdict, r.note)
+		fo := "-"
+		if r.failover >= 0 {
+			fo = fmt.Sprintf("%.2f", r.failover.Seconds())
+		}
+		fmt.Fprintf(&b, "%-20s %5d %7d %7d %9d %6d %10s %9.2f %12.2f %6s  %s\n", r.scenario, r.seed, r.ops, r.acked, r.ambiguous, r.failed,
+			fo, r.leaderRec.Seconds(), r.writeReadRec.Seconds(), verdict, r.note)
 	}
 	t.Log(b.String())
 	fmt.Print(b.String())

@@ -75,12 +75,42 @@ type harness struct {
 	opsN  atomic.Int64
 	errMu sync.Mutex
 	errs  map[string]int // ambiguous error messages (first words) and how often
+	// failover, set by faultOn, yields the failover time measured during the fault.
+	failover  <-chan time.Duration
+	faultDone chan struct{}
+	healedAt  time.Time
 }
+
+// healing marks the moment the fault starts to heal (a restart begins, links pass again).
+func (h *harness) healing() {
+	h.healedAt = time.Now()
+	h.hist.event("healing")
+}
+
+// faultOn starts measuring how long the other nodes take to lead every region without victim.
+func (h *harness) faultOn(victim int) {
+	h.faultDone = make(chan struct{})
+	h.failover = h.watchFailover(victim, h.faultDone)
+}
+
+// faultOff ends that measurement (the fault is about to heal).
+func (h *harness) faultOff() { close(h.faultDone) }
 
 func newHarness(t *testing.T, seed int64, clientProxies bool) *harness {
 	c, nw := util.StartProxiedCluster(t, 3, nil)
 	nw.Seed(seed)
 	h := &harness{t: t, c: c, net: nw, hist: newHistory(), keys: newKeys(), seed: seed, errs: map[string]int{}}
+	// Every node leads some region (WaitReady), so it has dialled every peer, and only
+	// through the proxies: a fault on a link then reaches the Raft traffic.
+	for i := range c.Nodes {
+		for j := range c.Nodes {
+			if i != j {
+				if accepted, _ := nw.Link(i, j).Stats(); accepted == 0 {
+					t.Fatalf("node %d never connected to node %d through its proxy", i+1, j+1)
+				}
+			}
+		}
+	}
 	if clientProxies {
 		h.resp = map[string]*util.Proxy{}
 		for i, s := range c.Nodes {
@@ -108,6 +138,9 @@ type router struct {
 	rng     *rand.Rand
 	clients map[string]*redis.Client
 	leader  map[int]string
+	// pin, when set, is the node every operation is first sent to (MOVED is followed from
+	// there): a client that keeps asking a node cut off from the others, as a stale reader.
+	pin string
 }
 
 func (h *harness) newRouter(id int, seed int64) *router {
@@ -119,14 +152,17 @@ func (r *router) client(addr string) *redis.Client {
 		return c
 	}
 	c := redis.NewClient(&redis.Options{
-		Addr:            r.h.dialAddr(addr),
-		Protocol:        2,
-		MaxRetries:      -1,
-		PoolSize:        1,
-		DialTimeout:     time.Second,
-		ReadTimeout:     clientTimeout,
-		WriteTimeout:    clientTimeout,
-		DisableIdentity: true,
+		Addr:        r.h.dialAddr(addr),
+		Protocol:    2,
+		MaxRetries:  -1,
+		PoolSize:    1,
+		DialTimeout: time.Second,
+		// A refused dial is safe to retry (nothing sent), but the router picks the next node.
+		DialerRetries:      1,
+		DialerRetryTimeout: 20 * time.Millisecond,
+		ReadTimeout:        clientTimeout,
+		WriteTimeout:       clientTimeout,
+		DisableIdentity:    true,
 	})
 	r.clients[addr] = c
 	return c
@@ -175,6 +211,9 @@ func (r *router) do(ctx context.Context, key string, args ...interface{}) (inter
 	if !ok {
 		addr = r.randomNode()
 	}
+	if r.pin != "" {
+		addr = r.pin
+	}
 	deadline := time.Now().Add(opBudget)
 	var last error
 	for time.Now().Before(deadline) {
@@ -204,6 +243,9 @@ func (r *router) do(ctx context.Context, key string, args ...interface{}) (inter
 func (h *harness) worker(id int, m mix) {
 	defer h.wg.Done()
 	r := h.newRouter(id, h.seed*1000+int64(id))
+	if id < len(h.c.Nodes) {
+		r.pin = h.c.Nodes[id].Addr()
+	}
 	defer r.close()
 	ctx := context.Background()
 	total := m.set + m.get + m.rpush + m.incr
@@ -359,7 +401,43 @@ func (h *harness) leadersAgreed() (bool, string) {
 			return false, "nodes list different regions"
 		}
 	}
+	// The node everyone names is in the leader state (not just remembered as the leader of
+	// the last term, as a restarted node's view can be).
+	named := map[int]int{}
+	for _, v := range first {
+		named[int(v.leader)-1]++
+	}
+	for i := range h.c.Nodes {
+		n, err := h.leading(i)
+		if err != nil {
+			return false, fmt.Sprintf("node %d: %v", i+1, err)
+		}
+		if n != named[i] {
+			return false, fmt.Sprintf("node %d is leader of %d regions, named leader of %d", i+1, n, named[i])
+		}
+	}
 	return true, ""
+}
+
+// leading is how many regions node i is the Raft leader of (its /health).
+func (h *harness) leading(i int) (int, error) {
+	cl := http.Client{Timeout: 2 * time.Second}
+	resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/health", h.c.AdminPorts[i]))
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var v struct {
+		Status  string `json:"status"`
+		Leaders int    `json:"leaders"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		return 0, err
+	}
+	if v.Status != "ok" {
+		return 0, fmt.Errorf("health %q", v.Status)
+	}
+	return v.Leaders, nil
 }
 
 func (h *harness) isRunning(s *util.Server) bool {
@@ -397,11 +475,67 @@ func (h *harness) leaderNode(rng *rand.Rand) int {
 	return 0
 }
 
-// recovery measures, from now (the fault healed), how long until every region has an agreed
+// watchFailover polls, from now until done is closed, for the nodes other than victim to
+// agree on a leader other than victim for every region; it returns how long that took, or -1
+// if it did not happen before done.
+func (h *harness) watchFailover(victim int, done <-chan struct{}) <-chan time.Duration {
+	out := make(chan time.Duration, 1)
+	start := time.Now()
+	go func() {
+		for {
+			if h.failedOver(victim) {
+				out <- time.Since(start)
+				return
+			}
+			select {
+			case <-done:
+				out <- -1
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return out
+}
+
+func (h *harness) failedOver(victim int) bool {
+	type lt struct{ leader, term uint64 }
+	var first map[uint64]lt
+	for i := range h.c.Nodes {
+		if i == victim {
+			continue
+		}
+		rs, err := h.regions(i)
+		if err != nil || len(rs) == 0 {
+			return false
+		}
+		view := map[uint64]lt{}
+		for _, r := range rs {
+			if r.Leader == nil || int(*r.Leader)-1 == victim {
+				return false
+			}
+			view[r.ID] = lt{*r.Leader, r.Term}
+		}
+		if first != nil {
+			for id, v := range view {
+				if first[id] != v {
+					return false
+				}
+			}
+		}
+		first = view
+	}
+	return true
+}
+
+// recovery measures, from the start of the healing, how long until every region has an agreed
 // leader, and until a write plus a read succeeds in the slot of every workload key (on a
 // probe key of the same slot, so the workload's history is untouched).
 func (h *harness) recovery() (leader, writeRead time.Duration, err error) {
-	start := time.Now()
+	start := h.healedAt
+	if start.IsZero() {
+		return 0, 0, fmt.Errorf("the scenario did not mark its healing")
+	}
 	var why string
 	for {
 		ok, w := h.leadersAgreed()
@@ -481,8 +615,8 @@ func (h *harness) finalReads() error {
 	return nil
 }
 
-// counts is the number of operations, acknowledged and ambiguous, in the workload.
-func counts(ops []Op) (total, acked, ambiguous int) {
+// counts is the number of operations, acknowledged, ambiguous and failed, in the workload.
+func counts(ops []Op) (total, acked, ambiguous, failed int) {
 	for _, op := range ops {
 		if op.Final {
 			continue
@@ -493,6 +627,8 @@ func counts(ops []Op) (total, acked, ambiguous int) {
 			acked++
 		case StatusAmbiguous:
 			ambiguous++
+		case StatusFail:
+			failed++
 		}
 	}
 	return
