@@ -327,8 +327,16 @@ func (h *harness) noteErr(err error) {
 	h.errMu.Unlock()
 }
 
-// startWorkers starts n workload clients.
+// quietLogger drops go-redis' own log lines (refused dials while a node is down are expected).
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...interface{}) {}
+
+func init() { redis.SetLogger(quietLogger{}) }
+
+// startWorkers starts n workload clients; they are stopped at the latest when the test ends.
 func (h *harness) startWorkers(n int, m mix) {
+	h.t.Cleanup(h.stopWorkers)
 	for i := 0; i < n; i++ {
 		h.wg.Add(1)
 		go h.worker(i, m)
