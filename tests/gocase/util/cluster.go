@@ -56,8 +56,10 @@ func StartProxiedCluster(t testing.TB, n int, opts map[string]string) (*Cluster,
 func startCluster(t testing.TB, n int, opts map[string]string, peers func(grpcPorts []int) func(i, j int) string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
-	// Every port of every node picked together, so none is handed out twice.
-	ports := freePorts(t, 3*n)
+	// Every port of every node picked together, so none is handed out twice, and held until
+	// the proxies (if any) listen, so no proxy gets one of them.
+	ports, release := reservePorts(t, 3*n)
+	defer release()
 	grpcPorts, adminPorts, respPorts := ports[:n], ports[n:2*n], ports[2*n:]
 	c.GrpcPorts = grpcPorts
 	peer := func(i, j int) string { return fmt.Sprintf("127.0.0.1:%d", grpcPorts[j]) }
@@ -70,6 +72,7 @@ func startCluster(t testing.TB, n int, opts map[string]string, peers func(grpcPo
 			return via(i, j)
 		}
 	}
+	release()
 	for i := 0; i < n; i++ {
 		var list []string
 		for j := range grpcPorts {

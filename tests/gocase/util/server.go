@@ -408,14 +408,33 @@ func freePort(t testing.TB) int {
 // freePorts returns n distinct free ports, all bound at once so none is handed out twice.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
+	ports, release := reservePorts(t, n)
+	release()
+	return ports
+}
+
+// reservePorts binds n distinct free ports and keeps them bound until release is called
+// (release may be called more than once).
+func reservePorts(t testing.TB, n int) ([]int, func()) {
+	t.Helper()
 	var ports []int
+	var ls []net.Listener
+	release := func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+		ls = nil
+	}
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		defer func() { _ = l.Close() }()
+		if err != nil {
+			release()
+			t.Fatalf("no free port: %v", err)
+		}
+		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return ports
+	return ports, release
 }
 
 // NewClient returns a go-redis client speaking RESP3 (go-redis' default handshake: HELLO 3).
