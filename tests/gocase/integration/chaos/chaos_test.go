@@ -161,7 +161,8 @@ var (
 )
 
 // workers is the number of concurrent clients; the first three send every operation first
-// to node 1, 2 and 3 respectively, the others to the leader they last saw.
+// to node 1, 2 and 3 respectively (with a 10 s timeout), the others to the leader they last
+// saw (3 s).
 const workers = 6
 
 func runScenario(t *testing.T, sc scenario, seed int64, traffic time.Duration) {

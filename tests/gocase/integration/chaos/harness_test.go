@@ -27,9 +27,12 @@ const (
 	// opBudget is how long one operation keeps retrying answers that guarantee nothing was
 	// applied (MOVED, CLUSTERDOWN, TRYAGAIN, connection refused) before it gives up.
 	opBudget = 10 * time.Second
-	// clientTimeout is the per-request read/write timeout of the workload clients; a request
+	// clientTimeout is the per-request read/write timeout of most workload clients; a request
 	// that times out is ambiguous.
 	clientTimeout = 3 * time.Second
+	// pinnedTimeout is that of the pinned clients: long enough to get the server's own answer
+	// for a write it could not commit (UNCERTAIN) instead of a client timeout.
+	pinnedTimeout = 10 * time.Second
 )
 
 // mix is the weight of each operation kind in a workload.
@@ -151,6 +154,10 @@ func (r *router) client(addr string) *redis.Client {
 	if c, ok := r.clients[addr]; ok {
 		return c
 	}
+	timeout := clientTimeout
+	if r.pin != "" {
+		timeout = pinnedTimeout
+	}
 	c := redis.NewClient(&redis.Options{
 		Addr:        r.h.dialAddr(addr),
 		Protocol:    2,
@@ -160,8 +167,8 @@ func (r *router) client(addr string) *redis.Client {
 		// A refused dial is safe to retry (nothing sent), but the router picks the next node.
 		DialerRetries:      1,
 		DialerRetryTimeout: 20 * time.Millisecond,
-		ReadTimeout:        clientTimeout,
-		WriteTimeout:       clientTimeout,
+		ReadTimeout:        timeout,
+		WriteTimeout:       timeout,
 		DisableIdentity:    true,
 	})
 	r.clients[addr] = c
