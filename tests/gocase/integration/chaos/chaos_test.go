@@ -116,6 +116,25 @@ var scenarios = []scenario{
 		h.healing()
 		h.net.Heal()
 	}},
+	{name: "rolling-crash", mix: mixList, fault: func(h *harness, rng *rand.Rand) {
+		end := time.Now().Add(12 * time.Second)
+		h.hist.event("for 12 s: SIGKILL a random node, restart it after 0.3-1.5 s, wait 0.5-2.5 s")
+		for {
+			i := rng.Intn(len(h.c.Nodes))
+			h.hist.event("SIGKILL node %d", i+1)
+			h.c.Nodes[i].Kill()
+			time.Sleep(between(rng, 300*time.Millisecond, 1500*time.Millisecond))
+			last := !time.Now().Before(end)
+			if last {
+				h.healing()
+			}
+			h.c.Nodes[i].Restart()
+			if last {
+				return
+			}
+			time.Sleep(between(rng, 500*time.Millisecond, 2500*time.Millisecond))
+		}
+	}},
 	{name: "kill-all", mix: mixList, fault: func(h *harness, rng *rand.Rand) {
 		down := between(rng, 500*time.Millisecond, 2*time.Second)
 		h.hist.event("SIGKILL every node, restart after %v", down)
