@@ -223,6 +223,7 @@ func (r *router) do(ctx context.Context, key string, args ...interface{}) (inter
 	}
 	deadline := time.Now().Add(opBudget)
 	var last error
+	moved := 0
 	for time.Now().Before(deadline) {
 		res, err := r.client(addr).Do(ctx, args...).Result()
 		if err == nil || errors.Is(err, redis.Nil) {
@@ -239,7 +240,13 @@ func (r *router) do(ctx context.Context, key string, args ...interface{}) (inter
 			addr = next
 			r.leader[slot] = addr
 		}
-		if next == "" || !strings.HasPrefix(err.Error(), "MOVED ") {
+		// A first MOVED is followed at once; more in a row (nodes that disagree while
+		// leadership moves) and the other answers are retried after a pause.
+		moved++
+		if !strings.HasPrefix(err.Error(), "MOVED ") {
+			moved = 0
+		}
+		if moved != 1 {
 			time.Sleep(time.Duration(20+r.rng.Intn(40)) * time.Millisecond)
 		}
 	}
