@@ -13,7 +13,7 @@ CARGO_FLAGS := --release --locked
 
 APT_PKGS := clang libclang-dev protobuf-compiler redis-server redis-tools
 
-.PHONY: all build run cluster test heavy difftest deps deps-apt deps-py deps-go deps-router unit gotest pytest bench bench-py fmt lint clean-data
+.PHONY: all build run cluster test heavy difftest chaos deps deps-apt deps-py deps-go deps-router unit gotest pytest bench bench-py fmt lint clean-data
 
 all: build
 
@@ -67,6 +67,11 @@ heavy: deps build
 # over 5 seeds, RESP2 and RESP3 (CI runs 10,000 over 3 seeds).
 difftest: deps build
 	REDRAFT_DIFF_OPS=100000 REDRAFT_DIFF_SEEDS=1,2,3,4,5 REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest/test_difftest.py
+
+# Out of CI: the fault suite's full tier, every scenario with seeds 1,2,3 (REDRAFT_CHAOS_SEEDS
+# overrides) and 30 s of traffic, then a summary table (gotest runs the short tier).
+chaos: build
+	cd tests/gocase && REDRAFT_CHAOS=full go test -count=1 -timeout 150m ./integration/chaos/ -binPath=$(BIN) -v
 
 # A 3-node cluster on loopback (RESP 7001-7003); see scripts/cluster.sh.
 cluster: build

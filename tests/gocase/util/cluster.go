@@ -23,7 +23,10 @@ type Cluster struct {
 	Nodes []*Server
 	// AdminPorts[i] is the HTTP admin port of Nodes[i].
 	AdminPorts []int
-	// Spec is the --cluster list the founding nodes were started with.
+	// GrpcPorts[i] is the Raft (gRPC) port of Nodes[i].
+	GrpcPorts []int
+	// Spec is a --cluster list of the founding nodes' direct gRPC addresses (for a node that
+	// joins later).
 	Spec string
 }
 
@@ -31,16 +34,58 @@ type Cluster struct {
 // every node) and waits until the cluster is ready (see WaitReady).
 func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 	t.Helper()
+	return startCluster(t, n, opts, nil)
+}
+
+// StartProxiedCluster is StartCluster with every peer link through a proxy: node i's
+// --cluster names, for each other node j, the address of Net.Link(i, j), which forwards to
+// j's gRPC port (a node dials a peer where its own list says; its own entry is what it
+// announces).
+func StartProxiedCluster(t testing.TB, n int, opts map[string]string) (*Cluster, *Net) {
+	t.Helper()
+	var nw *Net
+	c := startCluster(t, n, opts, func(grpcPorts []int) func(i, j int) string {
+		var targets []string
+		for _, g := range grpcPorts {
+			targets = append(targets, fmt.Sprintf("127.0.0.1:%d", g))
+		}
+		nw = NewNet(t, targets)
+		return func(i, j int) string { return nw.Link(i, j).Addr() }
+	})
+	return c, nw
+}
+
+// startCluster starts n nodes; peers, when set, gives the address node i lists for node j.
+func startCluster(t testing.TB, n int, opts map[string]string, peers func(grpcPorts []int) func(i, j int) string) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t}
-	// Every port of every node picked together, so none is handed out twice.
-	ports := freePorts(t, 3*n)
+	// Every port of every node picked together, so none is handed out twice, and held until
+	// the proxies (if any) listen, so no proxy gets one of them.
+	ports, release := reservePorts(t, 3*n)
+	defer release()
 	grpcPorts, adminPorts, respPorts := ports[:n], ports[n:2*n], ports[2*n:]
-	var list []string
-	for i := range grpcPorts {
-		list = append(list, fmt.Sprintf("%d=127.0.0.1:%d", i+1, grpcPorts[i]))
+	c.GrpcPorts = grpcPorts
+	peer := func(i, j int) string { return fmt.Sprintf("127.0.0.1:%d", grpcPorts[j]) }
+	if peers != nil {
+		via := peers(grpcPorts)
+		peer = func(i, j int) string {
+			if i == j {
+				return fmt.Sprintf("127.0.0.1:%d", grpcPorts[j])
+			}
+			return via(i, j)
+		}
 	}
-	c.Spec = strings.Join(list, ",")
+	release()
+	var direct []string
+	for j := range grpcPorts {
+		direct = append(direct, fmt.Sprintf("%d=127.0.0.1:%d", j+1, grpcPorts[j]))
+	}
+	c.Spec = strings.Join(direct, ",")
 	for i := 0; i < n; i++ {
+		var list []string
+		for j := range grpcPorts {
+			list = append(list, fmt.Sprintf("%d=%s", j+1, peer(i, j)))
+		}
 		admin := adminPorts[i]
 		c.AdminPorts = append(c.AdminPorts, admin)
 		o := map[string]string{

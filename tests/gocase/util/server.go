@@ -333,6 +333,27 @@ func (s *Server) Kill() {
 	}
 }
 
+// Pause stops the server's process group with SIGSTOP (it keeps its sockets, answers nothing).
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.signalGroup(syscall.SIGSTOP)
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() {
+	s.t.Helper()
+	s.signalGroup(syscall.SIGCONT)
+}
+
+func (s *Server) signalGroup(sig syscall.Signal) {
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	if err := syscall.Kill(-pid, sig); err != nil {
+		s.t.Fatalf("cannot send %v to %s: %v", sig, s.Addr(), err)
+	}
+}
+
 // Restart starts the server again on the same port with the same data dir and options.
 // A server that was not stopped is first stopped with Close (SIGTERM, clean exit required).
 func (s *Server) Restart() {
@@ -387,14 +408,33 @@ func freePort(t testing.TB) int {
 // freePorts returns n distinct free ports, all bound at once so none is handed out twice.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
+	ports, release := reservePorts(t, n)
+	release()
+	return ports
+}
+
+// reservePorts binds n distinct free ports and keeps them bound until release is called
+// (release may be called more than once).
+func reservePorts(t testing.TB, n int) ([]int, func()) {
+	t.Helper()
 	var ports []int
+	var ls []net.Listener
+	release := func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+		ls = nil
+	}
 	for i := 0; i < n; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		defer func() { _ = l.Close() }()
+		if err != nil {
+			release()
+			t.Fatalf("no free port: %v", err)
+		}
+		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	return ports
+	return ports, release
 }
 
 // NewClient returns a go-redis client speaking RESP3 (go-redis' default handshake: HELLO 3).
