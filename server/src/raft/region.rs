@@ -316,6 +316,20 @@ mod tests {
         region.raft.client_write(Proposal(pb::WriteBatch { now_ms, commands })).await.unwrap().data
     }
 
+    /// Stops the region and waits until the store is closed. The proposer task and the IO
+    /// thread let go of it asynchronously; RocksDB allows one open per directory, so a test
+    /// that reopens it waits for the last reference to go.
+    async fn close(engine: Arc<Engine>, region: Arc<Region>) {
+        region.raft.shutdown().await.unwrap();
+        let weak = Arc::downgrade(&engine);
+        drop((engine, region));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while weak.upgrade().is_some() {
+            assert!(std::time::Instant::now() < deadline, "store still referenced");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     async fn open(dir: &std::path::Path) -> (Arc<Engine>, Arc<Region>) {
         let engine = Engine::open(dir).unwrap();
         let region = Region::open_standalone(engine.clone(), 1, (0, SLOTS as u32), 1, "x".into()).await.unwrap();
@@ -340,16 +354,7 @@ mod tests {
             let v = crate::store::read::ReadCtx::new(&engine, 1000, false).get(b"a").unwrap().unwrap();
             assert_eq!(&v.body[..], b"2");
             assert_eq!(engine.counts.total(0, SLOTS as u32), (1, 0));
-            region.raft.shutdown().await.unwrap();
-            let weak = Arc::downgrade(&engine);
-            drop((engine, region));
-            // The proposer task and the IO thread let go of the store asynchronously; RocksDB
-            // allows one open per directory, so wait for the last reference to go.
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while weak.upgrade().is_some() {
-                assert!(std::time::Instant::now() < deadline, "store still referenced");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            close(engine, region).await;
         }
         // Reopen: the applied state and the counts come back from RocksDB.
         let (engine, region) = open(dir.path()).await;
@@ -416,14 +421,7 @@ mod tests {
             let mut second = (**meta.cluster_map().borrow().as_ref().unwrap()).clone();
             second.nodes[1].id40 = "f".repeat(40);
             meta.propose_map(1, &second).await.unwrap();
-            meta.raft.shutdown().await.unwrap();
-            let weak = Arc::downgrade(&engine);
-            drop((engine, meta));
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while weak.upgrade().is_some() {
-                assert!(std::time::Instant::now() < deadline, "store still referenced");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            close(engine, meta).await;
         }
         let engine = Engine::open(dir.path()).unwrap();
         let meta = Region::open_standalone(engine.clone(), 0, (0, 0), 1, "x".into()).await.unwrap();
