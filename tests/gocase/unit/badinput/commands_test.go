@@ -200,6 +200,7 @@ func TestHugeCounts(t *testing.T) {
 	err := rd.Do(ctx, "HRANDFIELD", "h", "-9223372036854775807").Err()
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "ERR "), "HRANDFIELD h -(2^63-1): %v", err)
+	t.Logf("HRANDFIELD h -(2^63-1): %v", err)
 
 	require.Equal(t, "PONG", reply(rd, "PING"))
 	rss := vmRSS(t, srv.Pid())
@@ -214,6 +215,7 @@ func TestSetRangeMaxLength(t *testing.T) {
 	rd := srv.NewClient()
 	defer func() { _ = rd.Close() }()
 	rs := startRedis(t)
+	t.Logf("redraft RSS before: %d MB", vmRSS(t, srv.Pid())>>20)
 	for _, s := range [][]interface{}{
 		{"SETRANGE", "k", "536870912", "x"},
 		{"SETRANGE", "k", "536870911", "xy"},
