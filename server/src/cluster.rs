@@ -209,11 +209,15 @@ impl Cluster {
             resp_host: info.resp_host.clone(),
             resp_port: info.resp_port,
         };
+        // The node's identity: as the map records it, else as the node answered the directory
+        // (a founder's is not in the map until the meta leader records it).
+        let recorded = map.nodes.iter().find(|n| n.node_id == info.node_id && !n.id40.is_empty());
+        let known = recorded.map(|n| n.id40.clone()).or_else(|| self.peer(info.node_id).map(|p| p.id40));
+        if let Some(id40) = known.filter(|k| *k != info.id40) {
+            return Err(Status::already_exists(format!("node id {} belongs to node {id40}", info.node_id)));
+        }
         let mut next = (*map).clone();
         match next.nodes.iter_mut().find(|n| n.node_id == info.node_id) {
-            Some(n) if !n.id40.is_empty() && n.id40 != info.id40 => {
-                return Err(Status::already_exists(format!("node id {} belongs to node {}", info.node_id, n.id40)));
-            }
             // A founder keeps the address the founders' lists give; a joined node may move.
             Some(n) if self.voters.iter().any(|(id, _)| *id == n.node_id) || *n == entry => {}
             Some(n) => *n = entry,

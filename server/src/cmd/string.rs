@@ -197,6 +197,21 @@ pub fn mset(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::OK)
 }
 
+/// MSETNX: sets every pair only when none of the keys exists (1), else nothing (0). A key given
+/// twice is set to its last value, as MSET does.
+pub fn msetnx(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
+    prepare_mset(argv, 0)?;
+    for pair in argv[1..].chunks(2) {
+        if ctx.get(&pair[0])?.is_some() {
+            return Ok(Reply::Int(0));
+        }
+    }
+    for pair in argv[1..].chunks(2) {
+        ctx.put(&pair[0], &Value::string(pair[1].clone(), 0))?;
+    }
+    Ok(Reply::Int(1))
+}
+
 pub fn getset(ctx: &mut ApplyCtx, argv: &[Bytes]) -> CmdResult {
     let old = apply_string(ctx, &argv[1])?;
     ctx.put(&argv[1], &Value::string(argv[2].clone(), 0))?;
