@@ -156,6 +156,10 @@ func TestProxy(t *testing.T) {
 	t.Run("a blackholed connection can be cut", func(t *testing.T) {
 		p := NewProxy(t, addr)
 		c, r := dialProxy(t, p)
+		// The dial returns once the kernel queued the connection: wait until the proxy has it,
+		// or Cut would find nothing to cut.
+		WaitFor(t, 2*time.Second, 5*time.Millisecond, func() bool { a, _ := p.Stats(); return a == 1 },
+			"the proxy accepted the connection")
 		p.Blackhole()
 		_, err := c.Write([]byte("z\n"))
 		require.NoError(t, err)
