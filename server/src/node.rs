@@ -17,6 +17,9 @@ use crate::error::CmdError;
 use crate::raft::{grpc, pb, Region};
 use crate::store::keys::{key_slot, SLOTS};
 
+/// How long a region's other replicas wait for its first one to create it.
+const BOOTSTRAP_FALLBACK: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The meta group's region id (data regions count from 1).
 pub const META_REGION: u64 = 0;
 use crate::store::Engine;
@@ -281,20 +284,32 @@ impl Node {
                 Arc::new(move |replica| by_replica.get(&replica).and_then(|node| c.addr_of(*node)));
             let network = grpc::GrpcNetwork::new(r.region_id, cluster.channels.clone(), Some(resolve));
             let slots = (r.slot_from as u16, r.slot_to);
-            // Every replica may create the group: they all have the same membership from the
-            // map (openraft allows that), so a region does not wait for one particular node.
-            let bootstrap = true;
+            // The first replica creates the group, so it leads from the start (the balancer's
+            // default: no leadership moves after a cluster forms). The others create it too if
+            // it is still uninitialized after BOOTSTRAP_FALLBACK (the first one's node is down):
+            // they all have the same membership from the map, which openraft allows.
+            let first = r.replicas.first().map(|x| x.replica_id) == Some(mine.replica_id);
             let region = Region::open_replica(
                 self.engine.clone(),
                 r.region_id,
                 slots,
                 mine.replica_id,
-                members.collect(),
+                members.clone().collect(),
                 Some(nodes),
                 network,
-                bootstrap,
+                first,
             )
             .await?;
+            if !first {
+                let (raft, members, id) = (region.raft.clone(), members.collect::<BTreeMap<_, _>>(), r.region_id);
+                tokio::spawn(async move {
+                    tokio::time::sleep(BOOTSTRAP_FALLBACK).await;
+                    if let Ok(false) = raft.is_initialized().await {
+                        tracing::info!("region {id}: its first replica has not created it; creating it here");
+                        let _ = raft.initialize(members).await;
+                    }
+                });
+            }
             cluster.registry.insert(r.region_id, region.raft.clone());
             regions.push(region);
         }
