@@ -276,7 +276,7 @@ impl Cluster {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             for r in &regions {
-                let first = r.nodes().first().copied();
+                let first = r.first_node();
                 let want = r.preferred_leader().filter(|p| r.replica_on(*p).is_some()).or(first);
                 let Some(want) = want else { continue };
                 if want == self.my_id || !r.raft.is_leader() || !self.is_fresh(want) {

@@ -168,13 +168,10 @@ impl Region {
         }
     }
 
-    /// The nodes hosting a replica (for a data region: in the map's order, the first being
-    /// where the balancer puts the leader by default).
-    pub fn nodes(&self) -> Vec<u64> {
-        match &self.nodes {
-            Some(nodes) => nodes.iter().map(|(_, n)| *n).collect(),
-            None => self.raft.metrics().borrow_watched().membership_config.membership().voter_ids().collect(),
-        }
+    /// The node of the map's first replica: where the balancer puts the leader by default
+    /// (None for a region without a map entry: standalone, the meta group).
+    pub fn first_node(&self) -> Option<u64> {
+        self.nodes.as_ref().and_then(|n| n.first()).map(|(_, node)| *node)
     }
 
     /// The applied cluster map (the meta group only; None elsewhere).
