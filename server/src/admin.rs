@@ -643,6 +643,14 @@ fn render_metrics(node: &Node) -> String {
     let applied = load(&io.applied_entries);
     e.single("redraft_applied_entries_total", "counter", "Log entries applied by the state machines.", applied);
     e.single("redraft_apply_seconds_total", "counter", "Time spent applying log entries.", secs(load(&io.apply_usec)));
+    e.single(
+        "redraft_snapshots_installed_total",
+        "counter",
+        "Snapshots installed from a leader (catch-up past the purged log).",
+        load(&io.snapshots_installed),
+    );
+    let low = node.engine.disk.low().is_some() as u64;
+    e.single("redraft_disk_low", "gauge", "1 while writes are refused for lack of disk space.", low);
 
     let (sst, live, memtables) = rocksdb_sizes(node);
     e.single("redraft_rocksdb_sst_bytes", "gauge", "Size of all SST files (rocksdb.total-sst-files-size).", sst);

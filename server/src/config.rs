@@ -66,6 +66,15 @@ pub struct Config {
     /// when unset.
     #[arg(long)]
     pub admin_port: Option<u16>,
+    /// Writes are refused (-MISCONF) while the data dir's file system has less than this free,
+    /// so RocksDB never fails a log write for lack of space; 0 turns the guard off.
+    #[arg(long, default_value = "256mb", value_parser = parse_memory)]
+    pub reserve_disk_space: usize,
+    /// A region records a snapshot point every this many log entries; the log before it (less
+    /// a twentieth) is purged, and a replica that falls further behind catches up from a
+    /// snapshot.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub snapshot_entries: u64,
     /// How often the active expiry task looks for expired keys, in ms.
     #[arg(long, default_value_t = 100)]
     pub active_expire_interval_ms: u64,
@@ -88,6 +97,8 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("client-query-buffer-limit", "--client-query-buffer-limit"),
     ("client-output-buffer-limit", "--client-output-buffer-limit"),
     ("active-expire-interval-ms", "--active-expire-interval-ms"),
+    ("reserve-disk-space", "--reserve-disk-space"),
+    ("snapshot-entries", "--snapshot-entries"),
     ("node-id", "--node-id"),
     ("cluster", "--cluster"),
     ("grpc-port", "--grpc-port"),
@@ -232,6 +243,8 @@ impl Config {
             ("client-query-buffer-limit", self.client_query_buffer_limit.to_string()),
             ("client-output-buffer-limit", self.client_output_buffer_limit.to_string()),
             ("active-expire-interval-ms", self.active_expire_interval_ms.to_string()),
+            ("reserve-disk-space", self.reserve_disk_space.to_string()),
+            ("snapshot-entries", self.snapshot_entries.to_string()),
             ("node-id", self.node_id.map(|n| n.to_string()).unwrap_or_default()),
             (
                 "cluster",

@@ -83,6 +83,10 @@ pub enum CmdError {
     /// the proposal). Never mapped to MOVED/TRYAGAIN: a client retry could apply it twice.
     #[error("UNCERTAIN the write was proposed but its outcome is unknown: {0}")]
     Uncertain(String),
+    /// The data dir's file system is below `reserve-disk-space`: `(free, reserve)` bytes. The
+    /// write was not proposed (Redis answers MISCONF when it cannot persist).
+    #[error("MISCONF Disk space is low in the data dir ({0} bytes free, reserve-disk-space is {1}): writes are refused until space is freed")]
+    DiskFull(u64, u64),
     /// The storage layer failed; the write was not applied.
     #[error("ERR storage error: {0}")]
     Storage(String),

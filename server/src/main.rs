@@ -61,6 +61,7 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
         None => None,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
+    raft::region::set_snapshot_entries(config.snapshot_entries);
     let node = match config.grpc_port {
         None => node::Node::open_standalone(config).await?,
         Some(grpc_port) => {

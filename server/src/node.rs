@@ -117,6 +117,7 @@ fn open_engine(config: &Config, cluster: bool) -> anyhow::Result<(String, Arc<En
     std::fs::create_dir_all(&config.data_dir)?;
     let node_id = load_node_id(&config.data_dir)?;
     let engine = Engine::open(&config.data_dir.join("db"))?;
+    engine.disk.watch(config.data_dir.join("db"), config.reserve_disk_space as u64)?;
     let dir = config.data_dir.display();
     match (engine.is_cluster_store(cluster)?, cluster) {
         (true, true) | (false, false) => {}
@@ -198,6 +199,7 @@ impl Node {
             grpc_addr: my_grpc,
             leads: Vec::new(),
         });
+        registry.guard_disk(engine.disk.clone());
         let me = Peer { id40: node_id.clone(), host, port };
         let cluster = Cluster::new(my_id, voters.clone(), me, registry.clone());
         // The meta group: replica id = node id, on the founding nodes.
@@ -584,6 +586,8 @@ impl Node {
                 field(out, "raft_wal_sync_usec", io.sync_usec.load(Ordering::Relaxed));
                 field(out, "raft_applied_entries", io.applied_entries.load(Ordering::Relaxed));
                 field(out, "raft_apply_usec", io.apply_usec.load(Ordering::Relaxed));
+                field(out, "raft_snapshots_installed", io.snapshots_installed.load(Ordering::Relaxed));
+                field(out, "disk_low", self.engine.disk.low().is_some() as u8);
                 let (mut e, mut c, mut us) = (0, 0, 0);
                 for r in self.regions() {
                     e += r.stats.entries.load(Ordering::Relaxed);

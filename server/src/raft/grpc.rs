@@ -60,6 +60,9 @@ pub struct Registry {
     regions: RwLock<HashMap<u64, Raft>>,
     /// Where Join requests go (the cluster's meta side); unset: joins are refused.
     joins: std::sync::OnceLock<tokio::sync::mpsc::Sender<JoinCall>>,
+    /// While the data dir is low on space, replication into this node is refused (the leader
+    /// retries it) rather than failing a log write, which would stop the region for good.
+    disk: std::sync::OnceLock<Arc<crate::store::disk::DiskGuard>>,
 }
 
 /// A Join request and where its answer goes.
@@ -67,7 +70,21 @@ pub type JoinCall = (pb::NodeInfo, tokio::sync::oneshot::Sender<Result<(), Statu
 
 impl Registry {
     pub fn new(info: pb::NodeInfo) -> Arc<Registry> {
-        Arc::new(Registry { info, regions: RwLock::default(), joins: Default::default() })
+        Arc::new(Registry { info, regions: RwLock::default(), joins: Default::default(), disk: Default::default() })
+    }
+
+    pub fn guard_disk(&self, disk: Arc<crate::store::disk::DiskGuard>) {
+        let _ = self.disk.set(disk);
+    }
+
+    /// Refuses an RPC that writes log entries or a snapshot while the disk is low.
+    fn check_disk(&self) -> Result<(), Status> {
+        match self.disk.get().and_then(|d| d.low()) {
+            Some((free, reserve)) => Err(Status::resource_exhausted(format!(
+                "disk space low: {free} bytes free, reserve-disk-space is {reserve}"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Routes Join requests to `to`.
@@ -138,6 +155,9 @@ impl RaftTransport for Transport {
     async fn append_entries(&self, req: Request<pb::AppendRequest>) -> Result<Response<pb::AppendResponse>, Status> {
         let req = req.into_inner();
         let raft = self.0.get(req.region_id)?;
+        if !req.entries.is_empty() {
+            self.0.check_disk()?;
+        }
         let rpc = convert::append_request_from_pb(req).map_err(bad_request)?;
         let resp = raft.append_entries(rpc).await.map_err(stopped)?;
         Ok(Response::new(convert::append_response_to_pb(&resp)))
@@ -165,6 +185,7 @@ impl RaftTransport for Transport {
         &self,
         req: Request<Streaming<pb::SnapshotChunk>>,
     ) -> Result<Response<pb::SnapshotResponse>, Status> {
+        self.0.check_disk()?;
         let mut chunks = req.into_inner();
         let first = chunks.message().await?.ok_or_else(|| Status::invalid_argument("empty snapshot stream"))?;
         let raft = self.0.get(first.region_id)?;

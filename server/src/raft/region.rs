@@ -66,8 +66,18 @@ const MAX_IN_FLIGHT: usize = 2;
 /// Upper bound of commands merged into one entry.
 const MAX_MERGED_COMMANDS: usize = 4096;
 
+/// Log entries between two snapshot points of a region (`--snapshot-entries`): the log up to a
+/// point (less the last `keep` entries) is purged, and a replica that falls behind the purged
+/// log catches up from a snapshot. Set once at start, before any region opens.
+static SNAPSHOT_ENTRIES: AtomicU64 = AtomicU64::new(20_000);
+
+pub fn set_snapshot_entries(n: u64) {
+    SNAPSHOT_ENTRIES.store(n.max(1), Ordering::Relaxed);
+}
+
 /// Raft timing and log retention of a region.
 pub fn raft_config() -> Config {
+    let every = SNAPSHOT_ENTRIES.load(Ordering::Relaxed);
     Config {
         cluster_name: "redraft".into(),
         heartbeat_interval: 250,
@@ -76,8 +86,10 @@ pub fn raft_config() -> Config {
         enable_pre_vote: Some(true),
         // The state is in RocksDB: a "snapshot" only records the applied point, after which the
         // log up to it can be purged.
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(20_000),
-        max_in_snapshot_log_to_keep: 1000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(every),
+        // Entries kept before the snapshot point: a replica a little behind still catches up
+        // from the log.
+        max_in_snapshot_log_to_keep: (every / 20).min(1000),
         purge_batch_size: 4096,
         // Per snapshot chunk (and its install at the end): openraft's 200 ms default is too
         // short for a chunk of up to 1 MiB plus the receiver's RocksDB write and fsync.
@@ -103,6 +115,7 @@ impl Region {
         let preferred = sm.preferred_leader();
         let map = sm.cluster_map();
         let raft = Raft::new(replica_id, config, NoPeers, log, sm).await?;
+        exit_on_storage_failure(&raft, id);
         if !raft.is_initialized().await? {
             let mut members = BTreeMap::new();
             members.insert(replica_id, BasicNode { addr });
@@ -142,6 +155,7 @@ impl Region {
         let preferred = sm.preferred_leader();
         let map = sm.cluster_map();
         let raft = Raft::new(replica_id, config, network, log, sm).await?;
+        exit_on_storage_failure(&raft, id);
         if bootstrap && !raft.is_initialized().await? {
             raft.initialize(members).await?;
         }
@@ -214,6 +228,9 @@ impl Region {
     /// Proposes a batch of deterministic commands (merged with other connections' batches into
     /// one entry); returns one reply per command, in order.
     pub async fn propose(&self, commands: Vec<pb::Command>) -> Result<Vec<Reply>, CmdError> {
+        if let Some((free, reserve)) = self.engine.disk.low() {
+            return Err(CmdError::DiskFull(free, reserve));
+        }
         let (tx, rx) = oneshot::channel();
         if self.proposals.send(Pending { commands, reply: tx }).await.is_err() {
             return Err(CmdError::TryAgain("Region is shutting down".into()));
@@ -236,6 +253,27 @@ impl Region {
             .map(|_| ())
             .map_err(|_| CmdError::TryAgain("Region leader is changing, try again".into()))
     }
+}
+
+/// Ends the process when the region's Raft stops on a storage error (a failed log write, e.g.
+/// ENOSPC with the disk guard off, or a failed apply). RocksDB then holds a background error
+/// that only reopening clears, so the node would otherwise stay up unable to write or elect;
+/// exiting lets a supervisor restart it from its data dir, where the log is intact up to the
+/// last sync (nothing unsynced was acknowledged).
+fn exit_on_storage_failure(raft: &Raft, region: u64) {
+    let mut rx = raft.metrics();
+    tokio::spawn(async move {
+        loop {
+            if let Err(openraft::error::Fatal::StorageError(e)) = &rx.borrow_watched().running_state {
+                tracing::error!("region {region} stopped on a storage error, exiting: {e}");
+                eprintln!("redraft-server: region {region} stopped on a storage error: {e}");
+                std::process::exit(1);
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Merges waiting batches into entries; see the module doc.

@@ -28,6 +28,8 @@ pub struct IoStats {
     /// Entries applied by state machines, and the time spent applying them.
     pub applied_entries: AtomicU64,
     pub apply_usec: AtomicU64,
+    /// Snapshots installed from a leader (a replica behind the purged log catching up).
+    pub snapshots_installed: AtomicU64,
 }
 
 impl IoHandle {

@@ -2,6 +2,7 @@
 //! the region state machine and the typed read/write views commands use.
 
 pub mod apply;
+pub mod disk;
 pub mod io;
 pub mod keys;
 pub mod log;
@@ -93,6 +94,8 @@ pub struct Engine {
     pub db: DB,
     pub io: io::IoHandle,
     pub counts: SlotCounts,
+    /// Refuses writes while the data dir's file system is low on space (see disk.rs).
+    pub disk: Arc<disk::DiskGuard>,
 }
 
 impl Engine {
@@ -160,7 +163,12 @@ impl Engine {
             let (a, b) = decode_counts(&v);
             counts.set(slot, a, b);
         }
-        let engine = Arc::new_cyclic(|weak| Engine { db, io: io::IoHandle::start(weak.clone()), counts });
+        let engine = Arc::new_cyclic(|weak| Engine {
+            db,
+            io: io::IoHandle::start(weak.clone()),
+            counts,
+            disk: Arc::new(disk::DiskGuard::new()),
+        });
         Ok(engine)
     }
 

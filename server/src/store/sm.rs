@@ -384,6 +384,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         self.engine.io.sync().await?;
         self.has_snapshot.store(true, Ordering::Release);
+        self.engine.io.stats.snapshots_installed.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 

@@ -34,7 +34,7 @@ type Cluster struct {
 // every node) and waits until the cluster is ready (see WaitReady).
 func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 	t.Helper()
-	return startCluster(t, n, opts, nil)
+	return startCluster(t, n, opts, nil, nil)
 }
 
 // StartProxiedCluster is StartCluster with every peer link through a proxy: node i's
@@ -42,6 +42,13 @@ func StartCluster(t testing.TB, n int, opts map[string]string) *Cluster {
 // j's gRPC port (a node dials a peer where its own list says; its own entry is what it
 // announces).
 func StartProxiedCluster(t testing.TB, n int, opts map[string]string) (*Cluster, *Net) {
+	t.Helper()
+	return StartProxiedClusterPrepared(t, n, opts, nil)
+}
+
+// StartProxiedClusterPrepared is StartProxiedCluster calling prepare(i, dataDir) for every node
+// before any node starts (e.g. to mount a small file system on its data dir).
+func StartProxiedClusterPrepared(t testing.TB, n int, opts map[string]string, prepare func(i int, dataDir string)) (*Cluster, *Net) {
 	t.Helper()
 	var nw *Net
 	c := startCluster(t, n, opts, func(grpcPorts []int) func(i, j int) string {
@@ -51,12 +58,13 @@ func StartProxiedCluster(t testing.TB, n int, opts map[string]string) (*Cluster,
 		}
 		nw = NewNet(t, targets)
 		return func(i, j int) string { return nw.Link(i, j).Addr() }
-	})
+	}, prepare)
 	return c, nw
 }
 
 // startCluster starts n nodes; peers, when set, gives the address node i lists for node j.
-func startCluster(t testing.TB, n int, opts map[string]string, peers func(grpcPorts []int) func(i, j int) string) *Cluster {
+func startCluster(t testing.TB, n int, opts map[string]string, peers func(grpcPorts []int) func(i, j int) string,
+	prepare func(i int, dataDir string)) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
 	// Every port of every node picked together, so none is handed out twice, and held until
@@ -100,6 +108,11 @@ func startCluster(t testing.TB, n int, opts map[string]string, peers func(grpcPo
 		s := newServer(t, o)
 		s.port = respPorts[i]
 		c.Nodes = append(c.Nodes, s)
+	}
+	if prepare != nil {
+		for i, s := range c.Nodes {
+			prepare(i, s.dataDir)
+		}
 	}
 	// A node is ready as soon as it serves RESP; it does not wait for its peers.
 	for _, s := range c.Nodes {

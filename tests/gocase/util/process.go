@@ -124,3 +124,21 @@ func RunExpectingExit(t testing.TB, args ...string) ExitResult {
 	}
 	return ExitResult{}
 }
+
+// ExpectExit waits up to d for the server to exit on its own (e.g. on a storage failure) and
+// returns its exit error (nil for status 0); it fails the test if the server is still running.
+// The server then counts as stopped, so Restart starts it again.
+func (s *Server) ExpectExit(d time.Duration) error {
+	s.t.Helper()
+	if !s.waitExit(d) {
+		s.t.Fatalf("server still running %v after it was expected to exit", d)
+	}
+	s.stopped = true
+	return s.exitErr()
+}
+
+// Stderr is what the server wrote to stderr so far (every start).
+func (s *Server) Stderr() string {
+	b, _ := os.ReadFile(s.stderrPath())
+	return string(b)
+}
