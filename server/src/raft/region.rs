@@ -90,7 +90,8 @@ pub fn raft_config() -> Config {
         // Entries kept before the snapshot point: a replica a little behind still catches up
         // from the log.
         max_in_snapshot_log_to_keep: (every / 20).min(1000),
-        purge_batch_size: 4096,
+        // Purge in batches (but never fewer than one per snapshot point).
+        purge_batch_size: (every / 4).clamp(1, 4096),
         // Per snapshot chunk (and its install at the end): openraft's 200 ms default is too
         // short for a chunk of up to 1 MiB plus the receiver's RocksDB write and fsync.
         install_snapshot_timeout: 10_000,

@@ -21,6 +21,7 @@ type Proxy struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	blackhole bool
+	refuse    bool
 	delay     time.Duration
 	jitter    time.Duration
 	cutProb   float64
@@ -87,7 +88,7 @@ func (p *Proxy) Seed(seed int64) {
 // Pass forwards everything again, without delay or cuts; bytes held by a blackhole flow on.
 func (p *Proxy) Pass() {
 	p.mu.Lock()
-	p.blackhole = false
+	p.blackhole, p.refuse = false, false
 	p.delay, p.jitter, p.cutProb = 0, 0, 0
 	p.cond.Broadcast()
 	p.mu.Unlock()
@@ -99,6 +100,16 @@ func (p *Proxy) Blackhole() {
 	p.mu.Lock()
 	p.blackhole = true
 	p.mu.Unlock()
+}
+
+// Refuse closes every current connection and each new one at once, until Pass: the peer is
+// down or rejects the traffic (a connection error at once, where a blackhole makes the
+// sender wait for its timeout).
+func (p *Proxy) Refuse() {
+	p.mu.Lock()
+	p.refuse = true
+	p.mu.Unlock()
+	p.Cut()
 }
 
 // Blackholed reports whether the proxy holds traffic.
@@ -174,6 +185,13 @@ func (p *Proxy) acceptLoop() {
 			p.mu.Unlock()
 			_ = c.Close()
 			return
+		}
+		if p.refuse {
+			p.accepted++
+			p.cuts++
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
 		}
 		p.conns[pc] = struct{}{}
 		p.accepted++
@@ -360,6 +378,16 @@ func (nw *Net) Isolate(i int) {
 	for j := 0; j < nw.n; j++ {
 		if j != i {
 			nw.Sever(i, j)
+		}
+	}
+}
+
+// Down refuses every link to and from node i (see Proxy.Refuse).
+func (nw *Net) Down(i int) {
+	for j := 0; j < nw.n; j++ {
+		if j != i {
+			nw.links[i][j].Refuse()
+			nw.links[j][i].Refuse()
 		}
 	}
 }

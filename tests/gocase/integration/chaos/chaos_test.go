@@ -1,4 +1,4 @@
-// Package chaos is RedRaft's fault suite: a 3-node cluster with every peer link through a
+// Package chaos is RedRaft's fault suite: a 3-node (REDRAFT_CHAOS_NODES) cluster with every peer link through a
 // proxy the test controls, concurrent clients without automatic retries recording a history,
 // one fault scenario injected and healed, then the checks: no acknowledged write lost,
 // per-key linearizability (porcupine), lists and counters applied exactly once, recovery.
@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redraft/redraft/tests/gocase/util"
 )
 
 // A scenario injects one fault during the workload and heals it.
@@ -30,6 +32,12 @@ type scenario struct {
 	// fault injects the fault, waits out its duration and heals (calling h.healing as the
 	// healing begins: recovery is measured from there); all choices come from rng.
 	fault func(h *harness, rng *rand.Rand)
+	// opts are extra flags of every node.
+	opts map[string]string
+	// smallDisk puts every node's data dir on a small tmpfs of its own (h.disks).
+	smallDisk bool
+	// after, when set, checks at the end that the fault did what it is meant to (h.fail).
+	after func(h *harness)
 }
 
 var (
@@ -38,6 +46,27 @@ var (
 	mixList    = mix{set: 20, get: 20, rpush: 45, incr: 15}
 	mixOnce    = mix{set: 10, get: 10, rpush: 40, incr: 40}
 )
+
+// plusOne turns node indexes into node ids.
+func plusOne(idx []int) []int {
+	out := make([]int, len(idx))
+	for i, x := range idx {
+		out[i] = x + 1
+	}
+	return out
+}
+
+// nodes is the cluster size: 3, or REDRAFT_CHAOS_NODES (make chaos also runs 5).
+func nodes() int {
+	if s := os.Getenv("REDRAFT_CHAOS_NODES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 3 {
+			panic(fmt.Sprintf("REDRAFT_CHAOS_NODES=%q: a number of nodes, at least 3", s))
+		}
+		return n
+	}
+	return 3
+}
 
 // between is a random duration in [lo, hi].
 func between(rng *rand.Rand, lo, hi time.Duration) time.Duration {
@@ -73,10 +102,11 @@ var scenarios = []scenario{
 		h.net.Heal()
 	}},
 	{name: "partition-minority", mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
-		perm := rng.Perm(3)
+		perm := rng.Perm(len(h.c.Nodes))
 		d := between(rng, 3*time.Second, 6*time.Second)
-		h.hist.event("partition {%d} | {%d %d} for %v", perm[0]+1, perm[1]+1, perm[2]+1, d)
-		h.net.Partition([]int{perm[0]}, []int{perm[1], perm[2]})
+		minority, majority := perm[:(len(perm)-1)/2], perm[(len(perm)-1)/2:]
+		h.hist.event("partition %v | %v for %v", plusOne(minority), plusOne(majority), d)
+		h.net.Partition(minority, majority)
 		h.faultOn(perm[0])
 		time.Sleep(d)
 		h.faultOff()
@@ -84,7 +114,7 @@ var scenarios = []scenario{
 		h.net.Heal()
 	}},
 	{name: "bridge", mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
-		perm := rng.Perm(3)
+		perm := rng.Perm(len(h.c.Nodes))
 		d := between(rng, 4*time.Second, 8*time.Second)
 		h.hist.event("bridge: %d and %d cut from each other, both reach %d, for %v", perm[0]+1, perm[1]+1, perm[2]+1, d)
 		h.net.Bridge(perm[0], perm[1], perm[2])
@@ -110,7 +140,7 @@ var scenarios = []scenario{
 		end := time.Now().Add(d)
 		for time.Now().Before(end) {
 			time.Sleep(between(rng, 200*time.Millisecond, 700*time.Millisecond))
-			perm := rng.Perm(3)
+			perm := rng.Perm(len(h.c.Nodes))
 			h.net.CutLink(perm[0], perm[1])
 		}
 		h.healing()
@@ -147,6 +177,59 @@ var scenarios = []scenario{
 			h.c.Nodes[i].Restart()
 		}
 	}},
+	// A node cut off while the others snapshot and purge the log it needs: it catches up from
+	// a snapshot (asserted with its install counter). Its links refuse connections: over a
+	// blackholed link the leader's append is in flight until it times out, and a leader never
+	// purges a log range a replication is using, so the follower would catch up from the log.
+	{name: "snapshot-catchup", short: true, mix: mixDefault, opts: snapshotOpts, fault: func(h *harness, rng *rand.Rand) {
+		i := rng.Intn(len(h.c.Nodes))
+		h.victim = i
+		d := between(rng, 4*time.Second, 6*time.Second)
+		h.hist.event("refuse every link of node %d for %v while the others purge their logs", i+1, d)
+		h.net.Down(i)
+		h.faultOn(i)
+		time.Sleep(d)
+		h.faultOff()
+		h.healing()
+		h.net.Heal()
+	}, after: snapshotInstalled},
+	// The same, and the node is killed while it catches up, then restarted.
+	{name: "snapshot-kill", mix: mixDefault, opts: snapshotOpts, fault: func(h *harness, rng *rand.Rand) {
+		i := rng.Intn(len(h.c.Nodes))
+		h.victim = i
+		d := between(rng, 4*time.Second, 6*time.Second)
+		h.hist.event("blackhole every link of node %d for %v while the others purge their logs", i+1, d)
+		h.net.Isolate(i)
+		h.faultOn(i)
+		time.Sleep(d)
+		h.faultOff()
+		h.healing()
+		h.net.Heal()
+		time.Sleep(between(rng, 0, 400*time.Millisecond))
+		h.installedBefore = h.info(i, "persistence", "raft_snapshots_installed")
+		h.hist.event("SIGKILL node %d while it catches up (%d snapshots installed so far), restart", i+1, h.installedBefore)
+		h.c.Nodes[i].Kill()
+		time.Sleep(between(rng, 200*time.Millisecond, time.Second))
+		h.c.Nodes[i].Restart()
+	}, after: snapshotInstalled},
+	// A region leader's data dir runs low on space: it refuses writes (MISCONF, never OK) and
+	// replication into it until the space is freed, then goes on by itself.
+	{name: "disk-full", mix: mixDefault, smallDisk: true, opts: map[string]string{"reserve-disk-space": "48mb"},
+		fault: func(h *harness, rng *rand.Rand) {
+			i := h.leaderNode(rng)
+			d := between(rng, 3*time.Second, 5*time.Second)
+			h.hist.event("fill node %d's disk (a region leader) to below its reserve for %v", i+1, d)
+			filler := util.FillDisk(h.t, h.disks[i], 24<<20)
+			time.Sleep(500 * time.Millisecond)
+			if low := h.info(i, "persistence", "disk_low"); low != 1 {
+				h.fail("node %d: disk_low is %d with its disk filled", i+1, low)
+			}
+			time.Sleep(d)
+			h.healing()
+			if err := os.Remove(filler); err != nil {
+				h.fail("remove the filler: %v", err)
+			}
+		}},
 	{name: "client-cut", mix: mixOnce, clientProxies: true, fault: func(h *harness, rng *rand.Rand) {
 		d := between(rng, 4*time.Second, 6*time.Second)
 		h.hist.event("client sockets cut after a forwarded request (p=0.15) for %v", d)
@@ -159,6 +242,21 @@ var scenarios = []scenario{
 			p.Pass()
 		}
 	}},
+}
+
+var snapshotOpts = map[string]string{"snapshot-entries": "40"}
+
+// snapshotInstalled requires the victim to have caught up from a snapshot at least once.
+func snapshotInstalled(h *harness) {
+	n := h.info(h.victim, "persistence", "raft_snapshots_installed")
+	if h.installedBefore > 0 {
+		n += h.installedBefore
+	}
+	if n < 1 {
+		h.fail("node %d installed no snapshot: the scenario did not reach the purged log", h.victim+1)
+	} else {
+		h.t.Logf("node %d installed %d snapshots", h.victim+1, n)
+	}
 }
 
 // result is one line of the summary table.
@@ -186,7 +284,7 @@ const workers = 6
 
 func runScenario(t *testing.T, sc scenario, seed int64, traffic time.Duration) {
 	rng := rand.New(rand.NewSource(seed))
-	h := newHarness(t, seed, sc.clientProxies)
+	h := newHarness(t, seed, sc)
 	res := result{scenario: sc.name, seed: seed, failover: -1}
 	defer func() {
 		res.ok = !t.Failed()
@@ -225,6 +323,12 @@ func runScenario(t *testing.T, sc scenario, seed int64, traffic time.Duration) {
 			failures = append(failures, err.Error())
 		}
 	}
+	if sc.after != nil {
+		sc.after(h)
+	}
+	h.checkMu.Lock()
+	failures = append(failures, h.checks...)
+	h.checkMu.Unlock()
 	for i, s := range h.c.Nodes {
 		if !h.isRunning(s) {
 			failures = append(failures, fmt.Sprintf("node %d is not running at the end", i+1))

@@ -63,7 +63,7 @@ func (k keys) all() []string {
 	return append(out, k.counters...)
 }
 
-// harness is one cluster under test: 3 nodes, every peer link through a proxy, and (for
+// harness is one cluster under test: nodes() nodes, every peer link through a proxy, and (for
 // client faults) a proxy in front of every node's RESP port.
 type harness struct {
 	t     *testing.T
@@ -82,6 +82,46 @@ type harness struct {
 	failover  <-chan time.Duration
 	faultDone chan struct{}
 	healedAt  time.Time
+	// disks[i] is node i's data dir, a small tmpfs of its own (scenarios with smallDisk).
+	disks []string
+	// victim is the node a snapshot scenario cut off; installedBefore its snapshot install
+	// count read just before it was killed (0: not killed).
+	victim          int
+	installedBefore int64
+	// checks are failures a scenario found about its own fault (e.g. the fault did not take).
+	checkMu sync.Mutex
+	checks  []string
+}
+
+// smallDiskBytes is the tmpfs size of a smallDisk scenario's nodes (RocksDB preallocates ~70
+// MB of WAL at start).
+const smallDiskBytes = 256 << 20
+
+// fail records a scenario-specific failure.
+func (h *harness) fail(format string, args ...interface{}) {
+	h.checkMu.Lock()
+	defer h.checkMu.Unlock()
+	h.checks = append(h.checks, fmt.Sprintf(format, args...))
+}
+
+// info reads a numeric field of node i's INFO (-1 when the node does not answer).
+func (h *harness) info(i int, section, field string) int64 {
+	c := redis.NewClient(&redis.Options{Addr: h.c.Nodes[i].Addr(), MaxRetries: -1, DialTimeout: time.Second,
+		ReadTimeout: 2 * time.Second, DisableIdentity: true})
+	defer c.Close()
+	s, err := c.Info(context.Background(), section).Result()
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(s, "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // healing marks the moment the fault starts to heal (a restart begins, links pass again).
@@ -99,10 +139,19 @@ func (h *harness) faultOn(victim int) {
 // faultOff ends that measurement (the fault is about to heal).
 func (h *harness) faultOff() { close(h.faultDone) }
 
-func newHarness(t *testing.T, seed int64, clientProxies bool) *harness {
-	c, nw := util.StartProxiedCluster(t, 3, nil)
+func newHarness(t *testing.T, seed int64, sc scenario) *harness {
+	clientProxies := sc.clientProxies
+	var prepare func(i int, dataDir string)
+	var disks []string
+	if sc.smallDisk {
+		prepare = func(i int, dataDir string) {
+			util.SmallDisk(t, dataDir, smallDiskBytes)
+			disks = append(disks, dataDir)
+		}
+	}
+	c, nw := util.StartProxiedClusterPrepared(t, nodes(), sc.opts, prepare)
 	nw.Seed(seed)
-	h := &harness{t: t, c: c, net: nw, hist: newHistory(), keys: newKeys(), seed: seed, errs: map[string]int{}}
+	h := &harness{t: t, c: c, net: nw, hist: newHistory(), keys: newKeys(), seed: seed, errs: map[string]int{}, disks: disks}
 	// Every node leads some region (WaitReady), so it has dialled every peer, and only
 	// through the proxies: a fault on a link then reaches the Raft traffic.
 	for i := range c.Nodes {
@@ -196,7 +245,9 @@ func (r *router) notApplied(err error, addr string) (bool, string) {
 		if len(f) == 3 {
 			return true, f[2]
 		}
-	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"):
+	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"),
+		// Refused before proposing: the data dir is low on space.
+		strings.HasPrefix(msg, "MISCONF"):
 		return true, ""
 	case strings.Contains(msg, "connect: connection refused"):
 		// The dial failed: nothing was sent. Try another node.
