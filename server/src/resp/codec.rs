@@ -49,13 +49,15 @@ impl ProtocolError {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_bulk: usize,
+    /// Longest inline request and `*N`/`$N` header line (INLINE_MAX; the fuzz target lowers it).
+    pub inline_max: usize,
     /// Before AUTH (when a password is set): at most 10 arguments, bulks of at most 16 KB.
     pub unauthenticated: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk: DEFAULT_MAX_BULK, unauthenticated: false }
+        Limits { max_bulk: DEFAULT_MAX_BULK, inline_max: INLINE_MAX, unauthenticated: false }
     }
 }
 
@@ -84,15 +86,15 @@ impl Parser {
                 return Ok(None);
             }
             if buf[0] != b'*' {
-                return parse_inline(buf);
+                return parse_inline(buf, limits.inline_max);
             }
             let Some(eol) = find_crlf(buf, 0) else {
-                if buf.len() > INLINE_MAX {
+                if buf.len() > limits.inline_max {
                     return Err(ProtocolError::MbulkCountTooBig);
                 }
                 return Ok(None);
             };
-            let count = parse_header_int(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
+            let count = parse_i64(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
             if count > MAX_MULTIBULK {
                 return Err(ProtocolError::MultibulkLength);
             }
@@ -117,13 +119,13 @@ impl Parser {
                 return Err(ProtocolError::ExpectedDollar(buf[pos] as char));
             }
             let Some(eol) = find_crlf(buf, pos) else {
-                if buf.len() - pos > INLINE_MAX {
+                if buf.len() - pos > limits.inline_max {
                     self.pending = None;
                     return Err(ProtocolError::BulkCountTooBig);
                 }
                 return Ok(None);
             };
-            let len = match parse_header_int(&buf[pos + 1..eol]) {
+            let len = match parse_i64(&buf[pos + 1..eol]) {
                 Some(l) if l >= 0 && l as u64 <= limits.max_bulk as u64 => l as usize,
                 _ => {
                     self.pending = None;
@@ -167,14 +169,42 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// Redis's string2ll for header numbers: an optional '-', digits, no leading zeros, no "-0".
-fn parse_header_int(s: &[u8]) -> Option<i64> {
-    crate::cmd::args::parse_i64(s)
+/// Redis's string2ll: optional '-', no '+', no spaces, no leading zeros, fits in i64. Used for the
+/// `*N`/`$N` headers here and for integer arguments by the commands (`cmd::args`).
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    if b == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = if b[0] == b'-' { (true, &b[1..]) } else { (false, b) };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
 }
 
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+fn parse_inline(buf: &mut BytesMut, inline_max: usize) -> Result<Option<Vec<Bytes>>, ProtocolError> {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
-        if buf.len() > INLINE_MAX {
+        if buf.len() > inline_max {
             return Err(ProtocolError::InlineTooBig);
         }
         return Ok(None);
