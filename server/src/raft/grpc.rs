@@ -37,8 +37,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::pb::raft_transport_client::RaftTransportClient;
 use super::pb::raft_transport_server::{RaftTransport, RaftTransportServer};
 use super::{convert, pb, Raft, TypeConfig, Vote};
+use crate::raft::convert::DecodeError;
 use crate::store::sm::Snapshot;
-use crate::store::StoreError;
 
 /// Pairs per InstallSnapshot chunk are cut at about this many bytes (a single bigger pair goes
 /// alone in its chunk). Also the unit of the size-scaled deadlines: `hard_ttl` per MiB.
@@ -124,7 +124,7 @@ pub async fn serve(
 
 struct Transport(Arc<Registry>);
 
-fn bad_request(e: StoreError) -> Status {
+fn bad_request(e: DecodeError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
@@ -347,7 +347,7 @@ fn rpc_error(s: Status) -> RPCError<TypeConfig> {
     }
 }
 
-fn undecodable(e: StoreError) -> RPCError<TypeConfig> {
+fn undecodable(e: DecodeError) -> RPCError<TypeConfig> {
     RPCError::Unreachable(Unreachable::new(&e))
 }
 
