@@ -272,6 +272,56 @@ pub fn transfer_leader_response_from_pb(
     })
 }
 
+// ---- Cluster messages -----------------------------------------------------------------------
+
+/// Slots of the key space (`store::keys::SLOTS`; a test checks they agree).
+const SLOTS: u32 = 16384;
+
+/// What the readers of a cluster map index by: every region's slots `[slot_from, slot_to)` are
+/// non-empty, inside the key space and disjoint from the other regions', and region ids are
+/// unique and not the meta group's 0.
+pub fn check_cluster_map(map: &pb::ClusterMap) -> Result<(), DecodeError> {
+    let mut ranges = Vec::with_capacity(map.regions.len());
+    let mut ids = BTreeSet::new();
+    for r in &map.regions {
+        if r.slot_from >= r.slot_to || r.slot_to > SLOTS {
+            return Err(DecodeError(format!(
+                "cluster map: region {} has slots {}..{}",
+                r.region_id, r.slot_from, r.slot_to
+            )));
+        }
+        if r.region_id == 0 || !ids.insert(r.region_id) {
+            return Err(DecodeError(format!("cluster map: region id {} is 0 or repeated", r.region_id)));
+        }
+        ranges.push((r.slot_from, r.slot_to));
+    }
+    ranges.sort_unstable();
+    if ranges.windows(2).any(|w| w[0].1 > w[1].0) {
+        return Err(DecodeError("cluster map: regions overlap".into()));
+    }
+    Ok(())
+}
+
+/// The cluster map of a CLUSTER_MAP command, decoded and checked (`check_cluster_map`).
+pub fn cluster_map_from_bytes(raw: &[u8]) -> Result<pb::ClusterMap, DecodeError> {
+    let map = pb::ClusterMap::decode(raw).map_err(|e| DecodeError(format!("cluster map: {e}")))?;
+    check_cluster_map(&map)?;
+    Ok(map)
+}
+
+/// The joining node of a Join request: a node id other than 0, a 40-hex Redis Cluster id, a
+/// TCP port and a gRPC address, as the map will record them.
+pub fn join_request_from_pb(r: pb::JoinRequest) -> Result<pb::NodeInfo, DecodeError> {
+    let n = r.node.ok_or_else(|| corrupt("node"))?;
+    if n.node_id == 0 || n.id40.len() != 40 || !n.id40.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(DecodeError(format!("join: node id {} / {:?}", n.node_id, n.id40)));
+    }
+    if n.resp_port > u16::MAX as u32 || n.grpc_addr.is_empty() {
+        return Err(DecodeError(format!("join: address {:?}, port {}", n.grpc_addr, n.resp_port)));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +399,40 @@ mod tests {
             assert_eq!(transfer_leader_response_from_pb(&transfer_leader_response_to_pb(&r)).unwrap(), r);
         }
         assert!(append_response_from_pb(&pb::AppendResponse::default()).is_err());
+    }
+
+    #[test]
+    fn cluster_maps_and_joins_are_checked() {
+        assert_eq!(SLOTS as usize, crate::store::keys::SLOTS);
+        let map = crate::cluster::initial_map(&[(1, "a:1".into()), (2, "b:1".into())], 4);
+        assert_eq!(cluster_map_from_bytes(&map.encode_to_vec()).unwrap(), map);
+        let bad = |f: &dyn Fn(&mut pb::ClusterMap)| {
+            let mut m = map.clone();
+            f(&mut m);
+            assert!(cluster_map_from_bytes(&m.encode_to_vec()).is_err(), "{m:?}");
+        };
+        bad(&|m| m.regions[0].slot_to = m.regions[0].slot_from);
+        bad(&|m| m.regions[3].slot_to = SLOTS + 1);
+        bad(&|m| m.regions[1].slot_from -= 1);
+        bad(&|m| m.regions[1].region_id = 1);
+        bad(&|m| m.regions[1].region_id = 0);
+        assert!(cluster_map_from_bytes(b"\xff").is_err());
+
+        let info = pb::NodeInfo {
+            node_id: 4,
+            id40: "0123456789abcdef0123456789abcdef01234567".into(),
+            resp_host: "127.0.0.1".into(),
+            resp_port: 7004,
+            grpc_addr: "127.0.0.1:17004".into(),
+            leads: vec![],
+        };
+        let join = |n: &pb::NodeInfo| join_request_from_pb(pb::JoinRequest { node: Some(n.clone()) });
+        assert_eq!(join(&info).unwrap(), info);
+        assert!(join(&pb::NodeInfo { node_id: 0, ..info.clone() }).is_err());
+        assert!(join(&pb::NodeInfo { id40: "xyz".into(), ..info.clone() }).is_err());
+        assert!(join(&pb::NodeInfo { resp_port: 70000, ..info.clone() }).is_err());
+        assert!(join(&pb::NodeInfo { grpc_addr: String::new(), ..info.clone() }).is_err());
+        assert!(join_request_from_pb(pb::JoinRequest { node: None }).is_err());
     }
 
     #[test]

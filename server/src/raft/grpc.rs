@@ -199,7 +199,7 @@ impl RaftTransport for Transport {
     }
 
     async fn join(&self, req: Request<pb::JoinRequest>) -> Result<Response<pb::JoinResponse>, Status> {
-        let node = req.into_inner().node.ok_or_else(|| Status::invalid_argument("no node"))?;
+        let node = convert::join_request_from_pb(req.into_inner()).map_err(bad_request)?;
         let joins = self.0.joins.get().ok_or_else(|| Status::unavailable("this node takes no joins yet"))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         joins.send((node, tx)).await.map_err(|_| Status::unavailable("shutting down"))?;
