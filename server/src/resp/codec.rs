@@ -88,11 +88,10 @@ impl Parser {
             if buf[0] != b'*' {
                 return parse_inline(buf, limits.inline_max);
             }
-            let Some(eol) = find_crlf(buf, 0) else {
-                if buf.len() > limits.inline_max {
-                    return Err(ProtocolError::MbulkCountTooBig);
-                }
-                return Ok(None);
+            let eol = match find_crlf(buf, 0, limits.inline_max) {
+                Some(Some(eol)) => eol,
+                Some(None) => return Ok(None),
+                None => return Err(ProtocolError::MbulkCountTooBig),
             };
             let count = parse_i64(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
             if count > MAX_MULTIBULK {
@@ -118,12 +117,13 @@ impl Parser {
                 self.pending = None;
                 return Err(ProtocolError::ExpectedDollar(buf[pos] as char));
             }
-            let Some(eol) = find_crlf(buf, pos) else {
-                if buf.len() - pos > limits.inline_max {
+            let eol = match find_crlf(buf, pos, limits.inline_max) {
+                Some(Some(eol)) => eol,
+                Some(None) => return Ok(None),
+                None => {
                     self.pending = None;
                     return Err(ProtocolError::BulkCountTooBig);
                 }
-                return Ok(None);
             };
             let len = match parse_i64(&buf[pos + 1..eol]) {
                 Some(l) if l >= 0 && l as u64 <= limits.max_bulk as u64 => l as usize,
@@ -157,15 +157,18 @@ pub fn parse(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, P
     Parser::default().parse(buf, limits)
 }
 
-/// Finds the end of a header line starting at `from`; returns the index of '\r' once the
-/// "\r\n" is complete.
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    let rel = memchr::memchr(b'\r', &buf[from..])?;
-    let pos = from + rel;
-    if pos + 1 < buf.len() {
-        Some(pos)
-    } else {
+/// Finds the end of a header line starting at `from`: `Some(Some(i))` with `i` the index of its
+/// '\r' once the "\r\n" is complete, `Some(None)` when more bytes are needed, `None` when the
+/// line is `max` bytes or longer. The limit holds whether or not the line end has arrived, so
+/// the outcome does not depend on how the bytes were split into reads.
+fn find_crlf(buf: &[u8], from: usize, max: usize) -> Option<Option<usize>> {
+    let pos = memchr::memchr(b'\r', &buf[from..]).map_or(buf.len(), |rel| from + rel);
+    if pos - from >= max {
         None
+    } else if pos + 1 < buf.len() {
+        Some(Some(pos))
+    } else {
+        Some(None)
     }
 }
 
@@ -203,12 +206,12 @@ pub fn parse_i64(b: &[u8]) -> Option<i64> {
 }
 
 fn parse_inline(buf: &mut BytesMut, inline_max: usize) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(nl) = memchr::memchr(b'\n', buf) else {
-        if buf.len() > inline_max {
-            return Err(ProtocolError::InlineTooBig);
-        }
-        return Ok(None);
-    };
+    // As for headers, a line longer than the limit is refused even when its end is here.
+    let nl = memchr::memchr(b'\n', buf);
+    if nl.unwrap_or(buf.len()) > inline_max {
+        return Err(ProtocolError::InlineTooBig);
+    }
+    let Some(nl) = nl else { return Ok(None) };
     let line = buf.split_to(nl + 1);
     let mut end = nl;
     if end > 0 && line[end - 1] == b'\r' {
@@ -379,6 +382,25 @@ mod tests {
         assert_eq!(p(&inline), Err(ProtocolError::InlineTooBig));
         inline.truncate(100);
         assert_eq!(p(&inline).unwrap(), None);
+    }
+
+    #[test]
+    fn long_lines_are_refused_however_the_bytes_arrive() {
+        // Found by the resp_parser fuzz target: a header line over the limit whose end came in
+        // the same read was parsed (and refused as a bad length) instead of refused as too big.
+        let mut line = vec![b'*'];
+        line.extend(std::iter::repeat_n(b'1', INLINE_MAX));
+        line.extend_from_slice(b"\r\n");
+        assert_eq!(p(&line), Err(ProtocolError::MbulkCountTooBig));
+        let mut bulk = b"*1\r\n$".to_vec();
+        bulk.extend(std::iter::repeat_n(b'1', INLINE_MAX));
+        bulk.extend_from_slice(b"\r\n");
+        assert_eq!(p(&bulk), Err(ProtocolError::BulkCountTooBig));
+        let mut inline = vec![b'a'; INLINE_MAX + 1];
+        inline.push(b'\n');
+        assert_eq!(p(&inline), Err(ProtocolError::InlineTooBig));
+        inline.drain(..1);
+        assert_eq!(p(&inline).unwrap().unwrap().len(), 1, "a line of exactly the limit is accepted");
     }
 
     #[test]
