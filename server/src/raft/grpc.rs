@@ -729,8 +729,18 @@ mod tests {
         let leads = vec![pb::RegionLead { region_id: REGION, term }];
         assert_eq!(info, pb::NodeInfo { node_id: 1, grpc_addr: node.addr.clone(), leads, ..Default::default() });
         // No join handler: refused, the node keeps serving.
-        let refused = join(&channels, &node.addr, pb::NodeInfo { node_id: 9, ..Default::default() }).await;
+        let joiner = pb::NodeInfo {
+            node_id: 9,
+            id40: "9".repeat(40),
+            resp_port: 7009,
+            grpc_addr: "127.0.0.1:1".into(),
+            ..Default::default()
+        };
+        let refused = join(&channels, &node.addr, joiner).await;
         assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
+        // A Join without the node's identity and addresses is a bad request.
+        let bad = join(&channels, &node.addr, pb::NodeInfo { node_id: 9, ..Default::default() }).await;
+        assert_eq!(bad.unwrap_err().code(), Code::InvalidArgument);
 
         let index = write(&[&node], vec![cmd(&["SET", "k", "v"])]).await;
         assert!(read_index(&channels, &node.addr, REGION).await.unwrap() >= index);
