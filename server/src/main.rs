@@ -10,6 +10,8 @@ mod cmd;
 mod config;
 mod error;
 mod expire;
+#[cfg(test)]
+mod fuzzing;
 mod net;
 mod node;
 mod raft;

@@ -51,7 +51,11 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session, inf
         let mut proto_err = None;
         let mut stopped_early = false;
         loop {
-            let limits = Limits { max_bulk: node.config.proto_max_bulk_len, unauthenticated: !session.authenticated };
+            let limits = Limits {
+                max_bulk: node.config.proto_max_bulk_len,
+                unauthenticated: !session.authenticated,
+                ..Limits::default()
+            };
             match parser.parse(&mut inbuf, limits) {
                 Ok(Some(argv)) => {
                     if !argv.is_empty() {

@@ -12,11 +12,23 @@ use openraft::raft::{
 use openraft::{BasicNode, EntryPayload};
 use prost::Message;
 
-use super::{pb, Entry, LogId, Membership, Proposal, SnapshotMeta, StoredMembership, TypeConfig, Vote};
-use crate::store::StoreError;
+use super::pb;
+use super::types::{Entry, LogId, Membership, Proposal, SnapshotMeta, StoredMembership, TypeConfig, Vote};
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt(format!("missing {what}"))
+/// A message that does not convert: undecodable bytes, or a field missing or invalid. It reads
+/// as the storage layer's "corrupt data" (a log or state record) and is a bad request on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("corrupt data: {0}")]
+pub struct DecodeError(pub String);
+
+impl From<DecodeError> for std::io::Error {
+    fn from(e: DecodeError) -> Self {
+        std::io::Error::other(e.to_string())
+    }
+}
+
+fn corrupt(what: &str) -> DecodeError {
+    DecodeError(format!("missing {what}"))
 }
 
 pub fn leader_to_pb(l: &LeaderId<u64, u64>) -> pb::LeaderId {
@@ -31,7 +43,7 @@ pub fn log_id_to_pb(id: &LogId) -> pb::LogId {
     pb::LogId { leader: Some(leader_to_pb(id.committed_leader_id())), index: id.index() }
 }
 
-pub fn log_id_from_pb(id: &pb::LogId) -> Result<LogId, StoreError> {
+pub fn log_id_from_pb(id: &pb::LogId) -> Result<LogId, DecodeError> {
     let leader = id.leader.as_ref().ok_or_else(|| corrupt("leader"))?;
     Ok(LogId::new(leader_from_pb(leader), id.index))
 }
@@ -40,7 +52,7 @@ pub fn vote_to_pb(v: &Vote) -> pb::Vote {
     pb::Vote { leader: Some(leader_to_pb(&v.leader_id)), committed: v.committed }
 }
 
-pub fn vote_from_pb(v: &pb::Vote) -> Result<Vote, StoreError> {
+pub fn vote_from_pb(v: &pb::Vote) -> Result<Vote, DecodeError> {
     let l = v.leader.as_ref().ok_or_else(|| corrupt("vote leader"))?;
     Ok(Vote { leader_id: leader_from_pb(l), committed: v.committed })
 }
@@ -52,11 +64,11 @@ pub fn membership_to_pb(m: &Membership) -> pb::Membership {
     }
 }
 
-pub fn membership_from_pb(m: &pb::Membership) -> Result<Membership, StoreError> {
+pub fn membership_from_pb(m: &pb::Membership) -> Result<Membership, DecodeError> {
     let configs: Vec<BTreeSet<u64>> = m.configs.iter().map(|c| c.ids.iter().copied().collect()).collect();
     let nodes: BTreeMap<u64, BasicNode> =
         m.nodes.iter().map(|n| (n.replica_id, BasicNode { addr: n.addr.clone() })).collect();
-    Membership::new(configs, nodes).map_err(|e| StoreError::Corrupt(format!("membership: {e}")))
+    Membership::new(configs, nodes).map_err(|e| DecodeError(format!("membership: {e}")))
 }
 
 pub fn stored_membership_to_pb(m: &StoredMembership) -> pb::StoredMembership {
@@ -66,7 +78,7 @@ pub fn stored_membership_to_pb(m: &StoredMembership) -> pb::StoredMembership {
     }
 }
 
-pub fn stored_membership_from_pb(m: &pb::StoredMembership) -> Result<StoredMembership, StoreError> {
+pub fn stored_membership_from_pb(m: &pb::StoredMembership) -> Result<StoredMembership, DecodeError> {
     let log_id = m.log_id.as_ref().map(log_id_from_pb).transpose()?;
     let membership = match &m.membership {
         Some(mm) => membership_from_pb(mm)?,
@@ -94,7 +106,7 @@ pub fn entry_into_pb(e: Entry) -> pb::Entry {
     pb::Entry { log_id: Some(log_id_to_pb(&e.log_id)), payload: Some(payload) }
 }
 
-pub fn entry_from_pb(e: pb::Entry) -> Result<Entry, StoreError> {
+pub fn entry_from_pb(e: pb::Entry) -> Result<Entry, DecodeError> {
     let log_id = log_id_from_pb(e.log_id.as_ref().ok_or_else(|| corrupt("entry log id"))?)?;
     let payload = match e.payload.ok_or_else(|| corrupt("entry payload"))? {
         pb::entry::Payload::Blank(_) => EntryPayload::Blank,
@@ -108,16 +120,16 @@ pub fn encode_entry(e: &Entry) -> Vec<u8> {
     entry_to_pb(e).encode_to_vec()
 }
 
-pub fn decode_entry(raw: &[u8]) -> Result<Entry, StoreError> {
-    let pb = pb::Entry::decode(raw).map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?;
+pub fn decode_entry(raw: &[u8]) -> Result<Entry, DecodeError> {
+    let pb = pb::Entry::decode(raw).map_err(|e| DecodeError(format!("log entry: {e}")))?;
     entry_from_pb(pb)
 }
 
-fn opt_log_id_from_pb(id: &Option<pb::LogId>) -> Result<Option<LogId>, StoreError> {
+fn opt_log_id_from_pb(id: &Option<pb::LogId>) -> Result<Option<LogId>, DecodeError> {
     id.as_ref().map(log_id_from_pb).transpose()
 }
 
-fn req_vote(v: &Option<pb::Vote>) -> Result<Vote, StoreError> {
+fn req_vote(v: &Option<pb::Vote>) -> Result<Vote, DecodeError> {
     vote_from_pb(v.as_ref().ok_or_else(|| corrupt("vote"))?)
 }
 
@@ -133,7 +145,7 @@ pub fn vote_request_to_pb(region: u64, r: &VoteRequest<TypeConfig>, pre_vote: bo
     }
 }
 
-pub fn vote_request_from_pb(r: &pb::VoteRequest) -> Result<VoteRequest<TypeConfig>, StoreError> {
+pub fn vote_request_from_pb(r: &pb::VoteRequest) -> Result<VoteRequest<TypeConfig>, DecodeError> {
     let mut req = VoteRequest::new(req_vote(&r.vote)?, opt_log_id_from_pb(&r.last_log_id)?);
     req.leadership_transfer = r.leadership_transfer;
     Ok(req)
@@ -147,7 +159,7 @@ pub fn vote_response_to_pb(r: &VoteResponse<TypeConfig>) -> pb::VoteResponse {
     }
 }
 
-pub fn vote_response_from_pb(r: &pb::VoteResponse) -> Result<VoteResponse<TypeConfig>, StoreError> {
+pub fn vote_response_from_pb(r: &pb::VoteResponse) -> Result<VoteResponse<TypeConfig>, DecodeError> {
     Ok(VoteResponse::new(req_vote(&r.vote)?, opt_log_id_from_pb(&r.last_log_id)?, r.vote_granted))
 }
 
@@ -161,7 +173,7 @@ pub fn append_request_to_pb(region: u64, r: AppendEntriesRequest<TypeConfig>) ->
     }
 }
 
-pub fn append_request_from_pb(r: pb::AppendRequest) -> Result<AppendEntriesRequest<TypeConfig>, StoreError> {
+pub fn append_request_from_pb(r: pb::AppendRequest) -> Result<AppendEntriesRequest<TypeConfig>, DecodeError> {
     Ok(AppendEntriesRequest {
         vote: req_vote(&r.vote)?,
         prev_log_id: opt_log_id_from_pb(&r.prev_log_id)?,
@@ -182,7 +194,7 @@ pub fn append_response_to_pb(r: &AppendEntriesResponse<TypeConfig>) -> pb::Appen
     pb::AppendResponse { result: Some(result) }
 }
 
-pub fn append_response_from_pb(r: &pb::AppendResponse) -> Result<AppendEntriesResponse<TypeConfig>, StoreError> {
+pub fn append_response_from_pb(r: &pb::AppendResponse) -> Result<AppendEntriesResponse<TypeConfig>, DecodeError> {
     use pb::append_response::Result as R;
     Ok(match r.result.as_ref().ok_or_else(|| corrupt("append result"))? {
         R::Success(_) => AppendEntriesResponse::Success,
@@ -201,7 +213,7 @@ pub fn snapshot_meta_to_pb(m: &SnapshotMeta) -> pb::SnapshotMeta {
     }
 }
 
-pub fn snapshot_meta_from_pb(m: &pb::SnapshotMeta) -> Result<SnapshotMeta, StoreError> {
+pub fn snapshot_meta_from_pb(m: &pb::SnapshotMeta) -> Result<SnapshotMeta, DecodeError> {
     let membership = m.last_membership.as_ref().ok_or_else(|| corrupt("snapshot membership"))?;
     Ok(SnapshotMeta {
         last_log_id: opt_log_id_from_pb(&m.last_log_id)?,
@@ -209,7 +221,7 @@ pub fn snapshot_meta_from_pb(m: &pb::SnapshotMeta) -> Result<SnapshotMeta, Store
     })
 }
 
-pub fn snapshot_response_from_pb(r: &pb::SnapshotResponse) -> Result<SnapshotResponse<TypeConfig>, StoreError> {
+pub fn snapshot_response_from_pb(r: &pb::SnapshotResponse) -> Result<SnapshotResponse<TypeConfig>, DecodeError> {
     Ok(SnapshotResponse::new(req_vote(&r.vote)?))
 }
 
@@ -224,7 +236,7 @@ pub fn transfer_leader_request_to_pb(region: u64, r: &TransferLeaderRequest<Type
 
 pub fn transfer_leader_request_from_pb(
     r: &pb::TransferLeaderRequest,
-) -> Result<TransferLeaderRequest<TypeConfig>, StoreError> {
+) -> Result<TransferLeaderRequest<TypeConfig>, DecodeError> {
     Ok(TransferLeaderRequest::new(req_vote(&r.from_leader)?, r.to, opt_log_id_from_pb(&r.last_log_id)?))
 }
 
@@ -246,7 +258,7 @@ pub fn transfer_leader_response_to_pb(r: &TransferLeaderResponse<TypeConfig>) ->
 
 pub fn transfer_leader_response_from_pb(
     r: &pb::TransferLeaderResponse,
-) -> Result<TransferLeaderResponse<TypeConfig>, StoreError> {
+) -> Result<TransferLeaderResponse<TypeConfig>, DecodeError> {
     use openraft::raft::TransferLeaderError as E;
     use pb::transfer_leader_response::Result as R;
     Ok(match &r.result {
@@ -258,6 +270,56 @@ pub fn transfer_leader_response_from_pb(
             Err(E::LogNotFlushed { expected: opt_log_id_from_pb(&l.expected)?, actual: opt_log_id_from_pb(&l.actual)? })
         }
     })
+}
+
+// ---- Cluster messages -----------------------------------------------------------------------
+
+/// Slots of the key space (`store::keys::SLOTS`; a test checks they agree).
+const SLOTS: u32 = 16384;
+
+/// What the readers of a cluster map index by: every region's slots `[slot_from, slot_to)` are
+/// non-empty, inside the key space and disjoint from the other regions', and region ids are
+/// unique and not the meta group's 0.
+pub fn check_cluster_map(map: &pb::ClusterMap) -> Result<(), DecodeError> {
+    let mut ranges = Vec::with_capacity(map.regions.len());
+    let mut ids = BTreeSet::new();
+    for r in &map.regions {
+        if r.slot_from >= r.slot_to || r.slot_to > SLOTS {
+            return Err(DecodeError(format!(
+                "cluster map: region {} has slots {}..{}",
+                r.region_id, r.slot_from, r.slot_to
+            )));
+        }
+        if r.region_id == 0 || !ids.insert(r.region_id) {
+            return Err(DecodeError(format!("cluster map: region id {} is 0 or repeated", r.region_id)));
+        }
+        ranges.push((r.slot_from, r.slot_to));
+    }
+    ranges.sort_unstable();
+    if ranges.windows(2).any(|w| w[0].1 > w[1].0) {
+        return Err(DecodeError("cluster map: regions overlap".into()));
+    }
+    Ok(())
+}
+
+/// The cluster map of a CLUSTER_MAP command, decoded and checked (`check_cluster_map`).
+pub fn cluster_map_from_bytes(raw: &[u8]) -> Result<pb::ClusterMap, DecodeError> {
+    let map = pb::ClusterMap::decode(raw).map_err(|e| DecodeError(format!("cluster map: {e}")))?;
+    check_cluster_map(&map)?;
+    Ok(map)
+}
+
+/// The joining node of a Join request: a node id other than 0, a 40-hex Redis Cluster id, a
+/// TCP port and a gRPC address, as the map will record them.
+pub fn join_request_from_pb(r: pb::JoinRequest) -> Result<pb::NodeInfo, DecodeError> {
+    let n = r.node.ok_or_else(|| corrupt("node"))?;
+    if n.node_id == 0 || n.id40.len() != 40 || !n.id40.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(DecodeError(format!("join: node id {} / {:?}", n.node_id, n.id40)));
+    }
+    if n.resp_port > u16::MAX as u32 || n.grpc_addr.is_empty() {
+        return Err(DecodeError(format!("join: address {:?}, port {}", n.grpc_addr, n.resp_port)));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -337,6 +399,40 @@ mod tests {
             assert_eq!(transfer_leader_response_from_pb(&transfer_leader_response_to_pb(&r)).unwrap(), r);
         }
         assert!(append_response_from_pb(&pb::AppendResponse::default()).is_err());
+    }
+
+    #[test]
+    fn cluster_maps_and_joins_are_checked() {
+        assert_eq!(SLOTS as usize, crate::store::keys::SLOTS);
+        let map = crate::cluster::initial_map(&[(1, "a:1".into()), (2, "b:1".into())], 4);
+        assert_eq!(cluster_map_from_bytes(&map.encode_to_vec()).unwrap(), map);
+        let bad = |f: &dyn Fn(&mut pb::ClusterMap)| {
+            let mut m = map.clone();
+            f(&mut m);
+            assert!(cluster_map_from_bytes(&m.encode_to_vec()).is_err(), "{m:?}");
+        };
+        bad(&|m| m.regions[0].slot_to = m.regions[0].slot_from);
+        bad(&|m| m.regions[3].slot_to = SLOTS + 1);
+        bad(&|m| m.regions[1].slot_from -= 1);
+        bad(&|m| m.regions[1].region_id = 1);
+        bad(&|m| m.regions[1].region_id = 0);
+        assert!(cluster_map_from_bytes(b"\xff").is_err());
+
+        let info = pb::NodeInfo {
+            node_id: 4,
+            id40: "0123456789abcdef0123456789abcdef01234567".into(),
+            resp_host: "127.0.0.1".into(),
+            resp_port: 7004,
+            grpc_addr: "127.0.0.1:17004".into(),
+            leads: vec![],
+        };
+        let join = |n: &pb::NodeInfo| join_request_from_pb(pb::JoinRequest { node: Some(n.clone()) });
+        assert_eq!(join(&info).unwrap(), info);
+        assert!(join(&pb::NodeInfo { node_id: 0, ..info.clone() }).is_err());
+        assert!(join(&pb::NodeInfo { id40: "xyz".into(), ..info.clone() }).is_err());
+        assert!(join(&pb::NodeInfo { resp_port: 70000, ..info.clone() }).is_err());
+        assert!(join(&pb::NodeInfo { grpc_addr: String::new(), ..info.clone() }).is_err());
+        assert!(join_request_from_pb(pb::JoinRequest { node: None }).is_err());
     }
 
     #[test]

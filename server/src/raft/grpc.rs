@@ -37,8 +37,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::pb::raft_transport_client::RaftTransportClient;
 use super::pb::raft_transport_server::{RaftTransport, RaftTransportServer};
 use super::{convert, pb, Raft, TypeConfig, Vote};
+use crate::raft::convert::DecodeError;
 use crate::store::sm::Snapshot;
-use crate::store::StoreError;
 
 /// Pairs per InstallSnapshot chunk are cut at about this many bytes (a single bigger pair goes
 /// alone in its chunk). Also the unit of the size-scaled deadlines: `hard_ttl` per MiB.
@@ -141,7 +141,7 @@ pub async fn serve(
 
 struct Transport(Arc<Registry>);
 
-fn bad_request(e: StoreError) -> Status {
+fn bad_request(e: DecodeError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
@@ -220,7 +220,7 @@ impl RaftTransport for Transport {
     }
 
     async fn join(&self, req: Request<pb::JoinRequest>) -> Result<Response<pb::JoinResponse>, Status> {
-        let node = req.into_inner().node.ok_or_else(|| Status::invalid_argument("no node"))?;
+        let node = convert::join_request_from_pb(req.into_inner()).map_err(bad_request)?;
         let joins = self.0.joins.get().ok_or_else(|| Status::unavailable("this node takes no joins yet"))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         joins.send((node, tx)).await.map_err(|_| Status::unavailable("shutting down"))?;
@@ -368,7 +368,7 @@ fn rpc_error(s: Status) -> RPCError<TypeConfig> {
     }
 }
 
-fn undecodable(e: StoreError) -> RPCError<TypeConfig> {
+fn undecodable(e: DecodeError) -> RPCError<TypeConfig> {
     RPCError::Unreachable(Unreachable::new(&e))
 }
 
@@ -750,8 +750,18 @@ mod tests {
         let leads = vec![pb::RegionLead { region_id: REGION, term }];
         assert_eq!(info, pb::NodeInfo { node_id: 1, grpc_addr: node.addr.clone(), leads, ..Default::default() });
         // No join handler: refused, the node keeps serving.
-        let refused = join(&channels, &node.addr, pb::NodeInfo { node_id: 9, ..Default::default() }).await;
+        let joiner = pb::NodeInfo {
+            node_id: 9,
+            id40: "9".repeat(40),
+            resp_port: 7009,
+            grpc_addr: "127.0.0.1:1".into(),
+            ..Default::default()
+        };
+        let refused = join(&channels, &node.addr, joiner).await;
         assert_eq!(refused.unwrap_err().code(), Code::Unavailable);
+        // A Join without the node's identity and addresses is a bad request.
+        let bad = join(&channels, &node.addr, pb::NodeInfo { node_id: 9, ..Default::default() }).await;
+        assert_eq!(bad.unwrap_err().code(), Code::InvalidArgument);
 
         let index = write(&[&node], vec![cmd(&["SET", "k", "v"])]).await;
         assert!(read_index(&channels, &node.addr, REGION).await.unwrap() >= index);

@@ -49,13 +49,15 @@ impl ProtocolError {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_bulk: usize,
+    /// Longest inline request and `*N`/`$N` header line (INLINE_MAX; the fuzz target lowers it).
+    pub inline_max: usize,
     /// Before AUTH (when a password is set): at most 10 arguments, bulks of at most 16 KB.
     pub unauthenticated: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_bulk: DEFAULT_MAX_BULK, unauthenticated: false }
+        Limits { max_bulk: DEFAULT_MAX_BULK, inline_max: INLINE_MAX, unauthenticated: false }
     }
 }
 
@@ -84,15 +86,14 @@ impl Parser {
                 return Ok(None);
             }
             if buf[0] != b'*' {
-                return parse_inline(buf);
+                return parse_inline(buf, limits.inline_max);
             }
-            let Some(eol) = find_crlf(buf, 0) else {
-                if buf.len() > INLINE_MAX {
-                    return Err(ProtocolError::MbulkCountTooBig);
-                }
-                return Ok(None);
+            let eol = match find_crlf(buf, 0, limits.inline_max) {
+                Some(Some(eol)) => eol,
+                Some(None) => return Ok(None),
+                None => return Err(ProtocolError::MbulkCountTooBig),
             };
-            let count = parse_header_int(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
+            let count = parse_i64(&buf[1..eol]).ok_or(ProtocolError::MultibulkLength)?;
             if count > MAX_MULTIBULK {
                 return Err(ProtocolError::MultibulkLength);
             }
@@ -116,14 +117,15 @@ impl Parser {
                 self.pending = None;
                 return Err(ProtocolError::ExpectedDollar(buf[pos] as char));
             }
-            let Some(eol) = find_crlf(buf, pos) else {
-                if buf.len() - pos > INLINE_MAX {
+            let eol = match find_crlf(buf, pos, limits.inline_max) {
+                Some(Some(eol)) => eol,
+                Some(None) => return Ok(None),
+                None => {
                     self.pending = None;
                     return Err(ProtocolError::BulkCountTooBig);
                 }
-                return Ok(None);
             };
-            let len = match parse_header_int(&buf[pos + 1..eol]) {
+            let len = match parse_i64(&buf[pos + 1..eol]) {
                 Some(l) if l >= 0 && l as u64 <= limits.max_bulk as u64 => l as usize,
                 _ => {
                     self.pending = None;
@@ -155,30 +157,61 @@ pub fn parse(buf: &mut BytesMut, limits: Limits) -> Result<Option<Vec<Bytes>>, P
     Parser::default().parse(buf, limits)
 }
 
-/// Finds the end of a header line starting at `from`; returns the index of '\r' once the
-/// "\r\n" is complete.
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    let rel = memchr::memchr(b'\r', &buf[from..])?;
-    let pos = from + rel;
-    if pos + 1 < buf.len() {
-        Some(pos)
-    } else {
+/// Finds the end of a header line starting at `from`: `Some(Some(i))` with `i` the index of its
+/// '\r' once the "\r\n" is complete, `Some(None)` when more bytes are needed, `None` when the
+/// line is `max` bytes or longer. The limit holds whether or not the line end has arrived, so
+/// the outcome does not depend on how the bytes were split into reads.
+fn find_crlf(buf: &[u8], from: usize, max: usize) -> Option<Option<usize>> {
+    let pos = memchr::memchr(b'\r', &buf[from..]).map_or(buf.len(), |rel| from + rel);
+    if pos - from >= max {
         None
+    } else if pos + 1 < buf.len() {
+        Some(Some(pos))
+    } else {
+        Some(None)
     }
 }
 
-/// Redis's string2ll for header numbers: an optional '-', digits, no leading zeros, no "-0".
-fn parse_header_int(s: &[u8]) -> Option<i64> {
-    crate::cmd::args::parse_i64(s)
+/// Redis's string2ll: optional '-', no '+', no spaces, no leading zeros, fits in i64. Used for the
+/// `*N`/`$N` headers here and for integer arguments by the commands (`cmd::args`).
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    if b == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = if b[0] == b'-' { (true, &b[1..]) } else { (false, b) };
+    if digits.is_empty() || digits[0] == b'0' {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else if v > i64::MAX as u64 {
+        None
+    } else {
+        Some(v as i64)
+    }
 }
 
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(nl) = memchr::memchr(b'\n', buf) else {
-        if buf.len() > INLINE_MAX {
-            return Err(ProtocolError::InlineTooBig);
-        }
-        return Ok(None);
-    };
+fn parse_inline(buf: &mut BytesMut, inline_max: usize) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    // As for headers, a line longer than the limit is refused even when its end is here.
+    let nl = memchr::memchr(b'\n', buf);
+    if nl.unwrap_or(buf.len()) > inline_max {
+        return Err(ProtocolError::InlineTooBig);
+    }
+    let Some(nl) = nl else { return Ok(None) };
     let line = buf.split_to(nl + 1);
     let mut end = nl;
     if end > 0 && line[end - 1] == b'\r' {
@@ -349,6 +382,25 @@ mod tests {
         assert_eq!(p(&inline), Err(ProtocolError::InlineTooBig));
         inline.truncate(100);
         assert_eq!(p(&inline).unwrap(), None);
+    }
+
+    #[test]
+    fn long_lines_are_refused_however_the_bytes_arrive() {
+        // Found by the resp_parser fuzz target: a header line over the limit whose end came in
+        // the same read was parsed (and refused as a bad length) instead of refused as too big.
+        let mut line = vec![b'*'];
+        line.extend(std::iter::repeat_n(b'1', INLINE_MAX));
+        line.extend_from_slice(b"\r\n");
+        assert_eq!(p(&line), Err(ProtocolError::MbulkCountTooBig));
+        let mut bulk = b"*1\r\n$".to_vec();
+        bulk.extend(std::iter::repeat_n(b'1', INLINE_MAX));
+        bulk.extend_from_slice(b"\r\n");
+        assert_eq!(p(&bulk), Err(ProtocolError::BulkCountTooBig));
+        let mut inline = vec![b'a'; INLINE_MAX + 1];
+        inline.push(b'\n');
+        assert_eq!(p(&inline), Err(ProtocolError::InlineTooBig));
+        inline.drain(..1);
+        assert_eq!(p(&inline).unwrap().unwrap().len(), 1, "a line of exactly the limit is accepted");
     }
 
     #[test]

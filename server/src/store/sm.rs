@@ -95,8 +95,9 @@ impl StateMachine {
         let Some(expected) = std::str::from_utf8(expected).ok().and_then(|s| s.parse::<u64>().ok()) else {
             return CmdError::Syntax.to_reply();
         };
-        let Ok(mut map) = pb::ClusterMap::decode(&raw[..]) else {
-            return CmdError::Other("ERR undecodable cluster map".into()).to_reply();
+        let mut map = match convert::cluster_map_from_bytes(raw) {
+            Ok(map) => map,
+            Err(e) => return CmdError::Other(format!("ERR rejected cluster map: {e}")).to_reply(),
         };
         let current = self.map.borrow().as_ref().map_or(0, |m| m.version);
         if current != expected {
@@ -351,6 +352,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 // Written below from `meta` and the region state besides data it carries.
                 let p = pb::RegionApplied::decode(&kv.value[..]).map_err(ioerr)?;
                 preferred = p.preferred_leader;
+                if let Some(m) = &p.cluster_map {
+                    convert::check_cluster_map(m)?;
+                }
                 map = p.cluster_map.map(Arc::new);
                 continue;
             }
