@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,7 +74,10 @@ func clusterNodes(t *testing.T, s *util.Server) int {
 // cannot join (and is never listed); gRPC calls without the secret are UNAUTHENTICATED
 // before any handler runs; the admin port's POSTs want the secret as a bearer token.
 func TestClusterSecretKeepsStrangersOut(t *testing.T) {
-	c := util.StartCluster(t, 3, map[string]string{"cluster-secret": secret})
+	// The founders read the secret from a file (its first line); the joiner below gets it as a flag.
+	file := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(file, []byte(secret+"\n"), 0o600))
+	c := util.StartCluster(t, 3, map[string]string{"cluster-secret-file": file})
 	ctx := context.Background()
 	rdb := c.NewClusterClient()
 	defer func() { _ = rdb.Close() }()
@@ -85,7 +90,8 @@ func TestClusterSecretKeepsStrangersOut(t *testing.T) {
 	n1 := c.Nodes[0].NewClient()
 	defer func() { _ = n1.Close() }()
 	require.Contains(t, n1.ClusterInfo(ctx).Val(), "cluster_state:ok")
-	require.Equal(t, "(redacted)", n1.ConfigGet(ctx, "cluster-secret").Val()["cluster-secret"])
+	conf := n1.ConfigGet(ctx, "cluster-secret*").Val()
+	require.Equal(t, map[string]string{"cluster-secret": "(redacted)", "cluster-secret-file": file}, conf)
 
 	// Raw gRPC: refused without or with a wrong secret (16 = UNAUTHENTICATED), served with it.
 	g := c.GrpcPorts[0]
@@ -108,6 +114,9 @@ func TestClusterSecretKeepsStrangersOut(t *testing.T) {
 		require.Contains(t, res.Stderr, "cannot join the cluster:")
 		require.Contains(t, res.Stderr, "refused this node's cluster secret")
 	}
+	res := util.RunExpectingExit(t, "--port", strconv.Itoa(util.FreePort(t)), "--data-dir", t.TempDir(),
+		"--node-id", "4", "--grpc-port", "0", "--cluster", c.Spec, "--cluster-secret-file", file+".missing")
+	require.Contains(t, res.Stderr, "cannot read cluster-secret-file "+file+".missing")
 	for _, s := range c.Nodes {
 		require.Equal(t, 3, clusterNodes(t, s), "a refused node must not be listed")
 	}
