@@ -7,7 +7,8 @@
 //! is closed; nothing a client sends can panic the server or grow its memory without bound.
 //!
 //! Endpoints: `GET /health`, `GET /metrics` (text format 0.0.4), `GET /cluster`,
-//! `POST /admin/regions/{id}/leader` with `{"to": <node id>}`.
+//! `POST /admin/regions/{id}/leader` with `{"to": <node id>}`. With a cluster secret the POST
+//! endpoints want `Authorization: Bearer <secret>` (401 without); the GETs stay open.
 
 use std::fmt::{Display, Write as _};
 use std::future::Future;
@@ -138,6 +139,8 @@ struct Request {
     path: String,
     body: Vec<u8>,
     keep_alive: bool,
+    /// The `Authorization` header's value, if any.
+    authorization: Option<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -202,6 +205,7 @@ fn parse_request(buf: &[u8]) -> Parsed {
     let path = target.split(['?', '#']).next().unwrap_or("/");
     let mut content_length: Option<usize> = None;
     let mut keep_alive = !http10;
+    let mut authorization = None;
     let mut headers = 0;
     for line in lines.take_while(|l| !l.is_empty()) {
         headers += 1;
@@ -224,6 +228,8 @@ fn parse_request(buf: &[u8]) -> Parsed {
                 return Parsed::Bad(400, "conflicting Content-Length headers");
             }
             content_length = Some(n);
+        } else if name.eq_ignore_ascii_case("authorization") {
+            authorization = Some(value.to_string());
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             return Parsed::Bad(501, "Transfer-Encoding is not supported; send Content-Length");
         } else if name.eq_ignore_ascii_case("connection") {
@@ -243,8 +249,8 @@ fn parse_request(buf: &[u8]) -> Parsed {
     if buf.len() < end + len {
         return Parsed::Incomplete;
     }
-    let req =
-        Request { method: method.to_string(), path: path.to_string(), body: buf[end..end + len].to_vec(), keep_alive };
+    let body = buf[end..end + len].to_vec();
+    let req = Request { method: method.to_string(), path: path.to_string(), body, keep_alive, authorization };
     Parsed::Done(req, end + len)
 }
 
@@ -291,6 +297,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
@@ -313,6 +320,9 @@ async fn route(node: &Arc<Node>, req: &Request) -> Response {
         ["health"] => ("GET", (req.method == "GET").then(|| health(node))),
         ["metrics"] => ("GET", (req.method == "GET").then(|| metrics_response(node))),
         ["cluster"] => ("GET", (req.method == "GET").then(|| Response::json(200, cluster_view(node)))),
+        ["admin", ..] if req.method == "POST" && !authorized(node, req) => {
+            return Response::error(401, "this endpoint needs the header Authorization: Bearer <cluster secret>");
+        }
         ["admin", "regions", id, "leader"] => {
             let resp = if req.method == "POST" { Some(transfer_leader(node, id, &req.body).await) } else { None };
             ("POST", resp)
@@ -320,6 +330,13 @@ async fn route(node: &Arc<Node>, req: &Request) -> Response {
         _ => return Response::error(404, "not found"),
     };
     resp.unwrap_or_else(|| Response { allow: Some(allow), ..Response::error(405, "method not allowed") })
+}
+
+/// With a cluster secret, the mutating endpoints want `Authorization: Bearer <secret>`.
+fn authorized(node: &Node, req: &Request) -> bool {
+    let Some(secret) = &node.config.cluster_secret else { return true };
+    let given = req.authorization.as_deref().and_then(|a| a.strip_prefix("Bearer "));
+    given.is_some_and(|g| crate::raft::auth::ct_eq(g.trim().as_bytes(), secret.as_bytes()))
 }
 
 /// 200 while every region's Raft runs; 503 with the stopped regions once one has stopped on a
@@ -721,6 +738,9 @@ mod tests {
         let req = b"POST /admin/regions/1/leader HTTP/1.1\r\ncontent-length: 8\r\n\r\n{\"to\":2}";
         let (r, n) = done(req);
         assert_eq!((r.body.as_slice(), n), (&b"{\"to\":2}"[..], req.len()));
+        assert_eq!(r.authorization, None);
+        let (r, _) = done(b"POST /admin/x HTTP/1.1\r\nauthorization:  Bearer s3 \r\n\r\n");
+        assert_eq!(r.authorization.as_deref(), Some("Bearer s3"));
         // Bare LF line ends, HTTP/1.0 closes unless asked, absolute-form targets.
         let (r, _) = done(b"GET /health HTTP/1.0\n\n");
         assert!(!r.keep_alive);

@@ -24,6 +24,7 @@ use openraft::async_runtime::watch::WatchReceiver;
 
 use tonic::Status;
 
+use crate::raft::auth::PeerAuth;
 use crate::raft::grpc::{self, Channels, JoinCall, Registry};
 use crate::raft::{pb, Region};
 
@@ -42,6 +43,8 @@ pub struct Cluster {
     pub voters: Vec<(u64, String)>,
     pub channels: Arc<Channels>,
     pub registry: Arc<Registry>,
+    /// The cluster secret and TLS settings of the gRPC server and channels.
+    pub auth: PeerAuth,
     peers: RwLock<BTreeMap<u64, (Peer, Instant)>>,
     /// The latest applied cluster map (None until the meta group has created it).
     map: RwLock<Option<Arc<pb::ClusterMap>>>,
@@ -57,12 +60,18 @@ const PEER_FRESH: Duration = Duration::from_secs(3);
 const TRANSFER_EVERY: Duration = Duration::from_secs(5);
 
 impl Cluster {
-    pub fn new(my_id: u64, voters: Vec<(u64, String)>, me: Peer, registry: Arc<Registry>) -> Arc<Cluster> {
+    pub fn new(
+        my_id: u64,
+        voters: Vec<(u64, String)>,
+        me: Peer,
+        registry: Arc<Registry>,
+        auth: PeerAuth,
+    ) -> Arc<Cluster> {
         let mut peers = BTreeMap::new();
         peers.insert(my_id, (me, Instant::now()));
         let map = RwLock::new(None);
-        let (channels, peers, leads) = (Channels::new(), RwLock::new(peers), RwLock::default());
-        Arc::new(Cluster { my_id, voters, channels, registry, peers, map, leads })
+        let (channels, peers, leads) = (Channels::new(auth.clone()), RwLock::new(peers), RwLock::default());
+        Arc::new(Cluster { my_id, voters, channels, registry, auth, peers, map, leads })
     }
 
     pub fn map(&self) -> Option<Arc<pb::ClusterMap>> {
@@ -250,6 +259,12 @@ impl Cluster {
                 }
                 Err(e) if e.code() == tonic::Code::AlreadyExists => {
                     anyhow::bail!("cannot join the cluster: {}", e.message())
+                }
+                Err(e) if e.code() == tonic::Code::Unauthenticated => {
+                    anyhow::bail!(
+                        "cannot join the cluster: {addr} refused this node's cluster secret ({})",
+                        e.message()
+                    )
                 }
                 Err(e) => {
                     tracing::debug!("join through {addr}: {}", e.message());

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
 
 use crate::resp::codec::split_args;
 
@@ -75,6 +75,41 @@ pub struct Config {
     /// snapshot.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_entries: u64,
+    /// Close a client idle for more than this many seconds (0: never), like Redis's `timeout`.
+    #[arg(long, default_value_t = 0)]
+    pub timeout: u64,
+    /// Without `requirepass`, serve only clients connecting from a loopback address (Redis's
+    /// protected mode); others get a `-DENIED` error and are closed.
+    #[arg(long, default_value = "yes", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub protected_mode: bool,
+    /// Cluster mode: a shared secret every gRPC request between nodes must carry; requests
+    /// without it are refused. Also required (as `Authorization: Bearer <secret>`) by the admin
+    /// port's POST endpoints.
+    #[arg(long)]
+    pub cluster_secret: Option<String>,
+    /// Cluster mode: read the cluster secret from this file (its first line).
+    #[arg(long)]
+    pub cluster_secret_file: Option<PathBuf>,
+    /// RESP over TLS on this port (0: none). The plain `--port` keeps serving unless it is 0.
+    #[arg(long, default_value_t = 0)]
+    pub tls_port: u16,
+    /// PEM certificate chain this node presents (RESP TLS port, and gRPC with `--tls-cluster`).
+    #[arg(long)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `--tls-cert-file`.
+    #[arg(long)]
+    pub tls_key_file: Option<PathBuf>,
+    /// PEM CA certificates that client certificates (and, with `--tls-cluster`, peers) must
+    /// chain to.
+    #[arg(long)]
+    pub tls_ca_cert_file: Option<PathBuf>,
+    /// Whether TLS clients must present a certificate signed by the CA: yes, no or optional.
+    #[arg(long, default_value = "yes", value_enum, ignore_case = true)]
+    pub tls_auth_clients: TlsAuthClients,
+    /// Cluster mode: node-to-node gRPC over mutual TLS (every node presents its certificate
+    /// and verifies its peers' against `--tls-ca-cert-file`).
+    #[arg(long, default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub tls_cluster: bool,
     /// How often the active expiry task looks for expired keys, in ms.
     #[arg(long, default_value_t = 100)]
     pub active_expire_interval_ms: u64,
@@ -99,11 +134,48 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("active-expire-interval-ms", "--active-expire-interval-ms"),
     ("reserve-disk-space", "--reserve-disk-space"),
     ("snapshot-entries", "--snapshot-entries"),
+    ("timeout", "--timeout"),
+    ("protected-mode", "--protected-mode"),
+    ("cluster-secret", "--cluster-secret"),
+    ("cluster-secret-file", "--cluster-secret-file"),
+    ("tls-port", "--tls-port"),
+    ("tls-cert-file", "--tls-cert-file"),
+    ("tls-key-file", "--tls-key-file"),
+    ("tls-ca-cert-file", "--tls-ca-cert-file"),
+    ("tls-auth-clients", "--tls-auth-clients"),
+    ("tls-cluster", "--tls-cluster"),
     ("node-id", "--node-id"),
     ("cluster", "--cluster"),
     ("grpc-port", "--grpc-port"),
     ("admin-port", "--admin-port"),
 ];
+
+/// `tls-auth-clients`: whether a TLS client must present a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TlsAuthClients {
+    Yes,
+    No,
+    Optional,
+}
+
+impl TlsAuthClients {
+    fn name(self) -> &'static str {
+        match self {
+            TlsAuthClients::Yes => "yes",
+            TlsAuthClients::No => "no",
+            TlsAuthClients::Optional => "optional",
+        }
+    }
+}
+
+/// Redis's booleans: `yes` or `no` (any case).
+pub fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("'{s}' is not yes or no")),
+    }
+}
 
 /// The voters of `--cluster`: `(node id, gRPC "host:port")`, sorted by id.
 #[derive(Clone, Debug, PartialEq)]
@@ -198,6 +270,8 @@ impl Config {
                 if c.requirepass.as_deref() == Some("") {
                     c.requirepass = None;
                 }
+                c.read_cluster_secret()?;
+                c.check_tls()?;
                 Ok(c)
             }
             // --help, --version and usage errors: clap prints them and picks the exit code.
@@ -227,9 +301,53 @@ impl Config {
         Ok(())
     }
 
+    /// `--cluster-secret-file` becomes the secret (its first line); an empty secret is none.
+    fn read_cluster_secret(&mut self) -> Result<(), String> {
+        if let Some(path) = &self.cluster_secret_file {
+            if self.cluster_secret.is_some() {
+                return Err("give --cluster-secret or --cluster-secret-file, not both".into());
+            }
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read cluster-secret-file {}: {e}", path.display()))?;
+            self.cluster_secret = Some(text.lines().next().unwrap_or("").to_string());
+        }
+        if self.cluster_secret.as_deref() == Some("") {
+            self.cluster_secret = None;
+        }
+        if self.cluster_secret.is_some() && self.cluster.is_none() {
+            return Err("--cluster-secret needs --cluster".into());
+        }
+        Ok(())
+    }
+
+    /// TLS needs a certificate and key; client authentication and `tls-cluster` need a CA (the
+    /// files themselves are read at start, see `net::tls`). Listening nowhere is a mistake.
+    fn check_tls(&self) -> Result<(), String> {
+        if self.port == 0 && self.tls_port == 0 {
+            return Err("configured to not listen anywhere (port 0 and no tls-port)".into());
+        }
+        if self.tls_cluster && self.cluster.is_none() {
+            return Err("--tls-cluster needs --cluster".into());
+        }
+        if self.tls_port == 0 && !self.tls_cluster {
+            return Ok(());
+        }
+        if self.tls_cert_file.is_none() || self.tls_key_file.is_none() {
+            return Err("TLS (tls-port or tls-cluster) needs tls-cert-file and tls-key-file".into());
+        }
+        let auth = self.tls_port != 0 && self.tls_auth_clients != TlsAuthClients::No;
+        if (auth || self.tls_cluster) && self.tls_ca_cert_file.is_none() {
+            // Redis's words, less its options we do not have.
+            return Err("tls-ca-cert-file must be specified when tls-cluster or tls-auth-clients are enabled".into());
+        }
+        Ok(())
+    }
+
     /// `(name, value)` of every key CONFIG GET knows, in config-file names.
     pub fn entries(&self) -> Vec<(&'static str, String)> {
         let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
         vec![
             ("port", self.port.to_string()),
             ("bind", self.bind.clone()),
@@ -245,6 +363,17 @@ impl Config {
             ("active-expire-interval-ms", self.active_expire_interval_ms.to_string()),
             ("reserve-disk-space", self.reserve_disk_space.to_string()),
             ("snapshot-entries", self.snapshot_entries.to_string()),
+            ("timeout", self.timeout.to_string()),
+            ("protected-mode", yes_no(self.protected_mode)),
+            // Never shown: a RESP client must not learn what opens the Raft port.
+            ("cluster-secret", if self.cluster_secret.is_some() { "(redacted)" } else { "" }.into()),
+            ("cluster-secret-file", path(&self.cluster_secret_file)),
+            ("tls-port", self.tls_port.to_string()),
+            ("tls-cert-file", path(&self.tls_cert_file)),
+            ("tls-key-file", path(&self.tls_key_file)),
+            ("tls-ca-cert-file", path(&self.tls_ca_cert_file)),
+            ("tls-auth-clients", self.tls_auth_clients.name().into()),
+            ("tls-cluster", yes_no(self.tls_cluster)),
             ("node-id", self.node_id.map(|n| n.to_string()).unwrap_or_default()),
             (
                 "cluster",
@@ -291,6 +420,35 @@ mod tests {
         let e = file_to_flags("port 1\nmaxmemory 1gb\n", "redraft.conf").unwrap_err();
         assert_eq!(e, "redraft.conf:2: unknown configuration key 'maxmemory'");
         assert!(file_to_flags("port\n", "f").is_err());
+    }
+
+    #[test]
+    fn access_options_parse_and_are_checked() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["redraft-server"];
+            argv.extend(args);
+            Config::try_parse_from(argv)
+        };
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.timeout, c.protected_mode, c.tls_port, c.tls_cluster), (0, true, 0, false));
+        assert_eq!(c.tls_auth_clients, TlsAuthClients::Yes);
+        let flags = file_to_flags("protected-mode no\ntimeout 30\ntls-auth-clients OPTIONAL\n", "f").unwrap();
+        let c = parse(&flags.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        assert_eq!((c.timeout, c.protected_mode, c.tls_auth_clients), (30, false, TlsAuthClients::Optional));
+        assert!(parse(&["--protected-mode", "maybe"]).is_err());
+        let tls = ["--tls-port", "6380", "--tls-cert-file", "c", "--tls-key-file", "k"];
+        let err = parse(&tls).unwrap().check_tls().unwrap_err();
+        assert!(err.contains("tls-ca-cert-file must be specified"), "{err}");
+        let mut no_auth = tls.to_vec();
+        no_auth.extend(["--tls-auth-clients", "no"]);
+        assert_eq!(parse(&no_auth).unwrap().check_tls(), Ok(()));
+        assert!(parse(&["--tls-port", "6380"]).unwrap().check_tls().unwrap_err().contains("tls-cert-file"));
+        assert!(parse(&["--port", "0"]).unwrap().check_tls().unwrap_err().contains("not listen anywhere"));
+        assert!(parse(&["--tls-cluster", "yes"]).unwrap().check_tls().unwrap_err().contains("needs --cluster"));
+        let mut c = parse(&["--cluster-secret", ""]).unwrap();
+        assert_eq!((c.read_cluster_secret(), c.cluster_secret), (Ok(()), None));
+        let mut c = parse(&["--cluster-secret", "s"]).unwrap();
+        assert!(c.read_cluster_secret().unwrap_err().contains("needs --cluster"));
     }
 
     #[test]

@@ -52,8 +52,26 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: config::Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
-    let addr = listener.local_addr()?;
+    // A bad TLS file stops the start before anything listens.
+    let acceptor = net::tls::resp_acceptor(&config)?;
+    let plain = match config.port {
+        0 => None,
+        port => Some(TcpListener::bind((config.bind.as_str(), port)).await?),
+    };
+    let tls = match acceptor {
+        Some(a) => Some((
+            TcpListener::bind((config.bind.as_str(), config.tls_port))
+                .await
+                .map_err(|e| anyhow::anyhow!("tls-port {}: {e}", config.tls_port))?,
+            a,
+        )),
+        None => None,
+    };
+    // The address the readiness line names: the plain port's, else the TLS port's.
+    let addr = match (&plain, &tls) {
+        (Some(l), _) | (None, Some((l, _))) => l.local_addr()?,
+        (None, None) => anyhow::bail!("configured to not listen anywhere"),
+    };
     let admin = match config.admin_port {
         Some(port) => Some(
             TcpListener::bind((config.bind.as_str(), port))
@@ -75,7 +93,12 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
             let shutdown = async move {
                 let _ = stop.wait_for(|s| *s).await;
             };
-            tokio::spawn(raft::grpc::serve(grpc, cluster.registry.clone(), shutdown));
+            let c = cluster.clone();
+            tokio::spawn(async move {
+                if let Err(e) = raft::grpc::serve(grpc, c.registry.clone(), &c.auth, shutdown).await {
+                    tracing::error!("gRPC server: {e:#}");
+                }
+            });
             tokio::spawn(cluster.clone().discover());
             // A new node joins before it says it is ready: a refusal ends the start.
             node.join().await?;
@@ -100,7 +123,8 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
     if node.cluster.is_none() {
         expire::spawn(node.clone(), stop_rx.clone());
     }
-    let server = tokio::spawn(net::listener::run(node.clone(), listener, stop_rx));
+    let listeners = net::listener::Listeners { plain, tls };
+    let server = tokio::spawn(net::listener::run(node.clone(), listeners, stop_rx));
     // Installed before the readiness line: a SIGTERM right after it must stop us cleanly.
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -14,6 +14,7 @@ use crate::cluster::{Cluster, Peer};
 use crate::cmd::server::{field, REDIS_VERSION};
 use crate::config::Config;
 use crate::error::CmdError;
+use crate::raft::auth::PeerAuth;
 use crate::raft::{grpc, pb, Region};
 use crate::store::keys::{key_slot, SLOTS};
 
@@ -173,6 +174,9 @@ impl Node {
     pub async fn open_cluster(config: Config, grpc_port: u16) -> anyhow::Result<Arc<Node>> {
         let voters = config.cluster.clone().expect("cluster mode").0;
         let my_id = config.node_id.expect("checked with --cluster");
+        // Bad TLS files or secret stop the start before the data dir is touched.
+        let tls = crate::net::tls::grpc(&config)?;
+        let auth = PeerAuth::new(config.cluster_secret.as_deref(), tls).map_err(anyhow::Error::msg)?;
         let (node_id, engine) = open_engine(&config, true)?;
         let (host, port) = announce_of(&config);
         // The `--cluster` entries are the gRPC addresses founders announce to each other (this
@@ -201,7 +205,7 @@ impl Node {
         });
         registry.guard_disk(engine.disk.clone());
         let me = Peer { id40: node_id.clone(), host, port };
-        let cluster = Cluster::new(my_id, voters.clone(), me, registry.clone());
+        let cluster = Cluster::new(my_id, voters.clone(), me, registry.clone(), auth);
         // The meta group: replica id = node id, on the founding nodes.
         let members = voters.iter().map(|(id, a)| (*id, openraft::BasicNode { addr: a.clone() })).collect();
         let c = cluster.clone();

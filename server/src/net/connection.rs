@@ -9,8 +9,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::clients::ClientInfo;
 use crate::cmd::table::{self, CommandSpec, Handler};
@@ -41,8 +40,15 @@ struct PendingWrite {
     slot: usize,
 }
 
-pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session, info: &ClientInfo) {
-    let _ = stream.set_nodelay(true);
+/// Serves one client on `stream` (TCP, or TLS over TCP) until it leaves, errs or idles out.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    node: &Node,
+    mut stream: S,
+    mut session: Session,
+    info: &ClientInfo,
+) {
+    // Redis's `timeout`: a client waited on for longer than this is closed without a reply.
+    let idle = (node.config.timeout > 0).then(|| std::time::Duration::from_secs(node.config.timeout));
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
     let mut parser = Parser::default();
@@ -107,7 +113,17 @@ pub async fn serve(node: &Node, mut stream: TcpStream, mut session: Session, inf
             // Give back the memory of a big request once it is consumed.
             inbuf = BytesMut::with_capacity(16 * 1024);
         }
-        match stream.read_buf(&mut inbuf).await {
+        let read = match idle {
+            None => stream.read_buf(&mut inbuf).await,
+            Some(idle) => match tokio::time::timeout(idle, stream.read_buf(&mut inbuf)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::debug!(client = session.id, "closing client: idle for {}s", idle.as_secs());
+                    return;
+                }
+            },
+        };
+        match read {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }

@@ -1,4 +1,5 @@
-//! The RESP listener and client connections.
+//! The RESP listeners (plain and TLS) and client connections.
 pub mod connection;
 pub mod listener;
+pub mod tls;
 pub mod txn;

@@ -30,10 +30,12 @@ use openraft::raft::{
 };
 use openraft::{BasicNode, OptionalSend, RaftNetworkV2, ReadPolicy};
 use prost::Message;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::auth::{PeerAuth, Stamp};
 use super::pb::raft_transport_client::RaftTransportClient;
 use super::pb::raft_transport_server::{RaftTransport, RaftTransportServer};
 use super::{convert, pb, Raft, TypeConfig, Vote};
@@ -120,16 +122,23 @@ impl Registry {
     }
 }
 
-/// Serves the RaftTransport service on `listener` until `shutdown` resolves.
+/// Serves the RaftTransport service on `listener` until `shutdown` resolves: over TLS with
+/// `auth.tls`, and only to requests carrying the cluster secret when one is set.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     registry: Arc<Registry>,
+    auth: &PeerAuth,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let service = RaftTransportServer::new(Transport(registry))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
-    Server::builder()
+    let service = InterceptedService::new(service, auth.check());
+    let mut server = Server::builder();
+    if let Some(tls) = &auth.tls {
+        server = server.tls_config(tls.server.clone())?;
+    }
+    server
         .http2_adaptive_window(Some(true))
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
@@ -250,16 +259,18 @@ impl RaftTransport for Transport {
 
 // ---- Sending side ---------------------------------------------------------------------------
 
-/// One lazily-connected tonic Channel per peer address, shared by all regions.
+/// One lazily-connected tonic Channel per peer address, shared by all regions; every request
+/// carries the cluster secret, over TLS with `tls-cluster`.
 pub struct Channels {
     by_addr: Mutex<HashMap<String, Channel>>,
+    auth: PeerAuth,
 }
 
-type Client = RaftTransportClient<Channel>;
+type Client = RaftTransportClient<InterceptedService<Channel, Stamp>>;
 
 impl Channels {
-    pub fn new() -> Arc<Channels> {
-        Arc::new(Channels { by_addr: Mutex::default() })
+    pub fn new(auth: PeerAuth) -> Arc<Channels> {
+        Arc::new(Channels { by_addr: Mutex::default(), auth })
     }
 
     /// A client on the channel to `addr` ("host:port"), created on first use. The channel
@@ -269,8 +280,12 @@ impl Channels {
         let channel = match by_addr.get(addr) {
             Some(c) => c.clone(),
             None => {
-                let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-                    .map_err(|e| Status::invalid_argument(format!("peer address {addr:?}: {e}")))?;
+                let scheme = if self.auth.tls.is_some() { "https" } else { "http" };
+                let bad = |e: tonic::transport::Error| Status::invalid_argument(format!("peer address {addr:?}: {e}"));
+                let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}")).map_err(bad)?;
+                if let Some(tls) = &self.auth.tls {
+                    endpoint = endpoint.tls_config(tls.client.clone()).map_err(bad)?;
+                }
                 let channel = endpoint
                     .tcp_nodelay(true)
                     .connect_timeout(CONNECT_TIMEOUT)
@@ -283,7 +298,7 @@ impl Channels {
                 channel
             }
         };
-        Ok(RaftTransportClient::new(channel)
+        Ok(RaftTransportClient::with_interceptor(channel, self.auth.stamp())
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE))
     }
@@ -572,11 +587,16 @@ mod tests {
             let engine = Engine::open(dir.path()).unwrap();
             let info = pb::NodeInfo { node_id: id, grpc_addr: at.addr.clone(), ..Default::default() };
             let registry = Registry::new(info);
+            let registry_for_server = registry.clone();
             let (stop, stopped) = oneshot::channel::<()>();
-            let server = tokio::spawn(serve(at.listener, registry.clone(), async move {
-                let _ = stopped.await;
-            }));
-            let channels = Channels::new();
+            let auth = PeerAuth::default();
+            let server = tokio::spawn(async move {
+                serve(at.listener, registry_for_server, &auth, async move {
+                    let _ = stopped.await;
+                })
+                .await
+            });
+            let channels = Channels::new(PeerAuth::default());
             let network = GrpcNetwork::new(REGION, channels.clone(), None);
             let log = LogStore::new(engine.clone(), REGION);
             let sm = StateMachine::open(engine.clone(), REGION, ALL).unwrap();
@@ -744,7 +764,7 @@ mod tests {
         node.raft.initialize(membership).await.unwrap();
         eventually("the node leads", || metrics(&node.raft).state == ServerState::Leader).await;
 
-        let channels = Channels::new();
+        let channels = Channels::new(PeerAuth::default());
         let info = node_info(&channels, &node.addr).await.unwrap();
         let term = metrics(&node.raft).current_term;
         let leads = vec![pb::RegionLead { region_id: REGION, term }];
@@ -776,6 +796,34 @@ mod tests {
         let down = node_info(&channels, &addr).await.unwrap_err();
         assert_eq!(down.code(), Code::Unavailable, "{down}");
         assert_eq!(node_info(&channels, "no port").await.unwrap_err().code(), Code::InvalidArgument);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_without_the_cluster_secret_are_refused_before_raft() {
+        let at = bind().await;
+        let addr = at.addr.clone();
+        let registry = Registry::new(pb::NodeInfo { node_id: 1, grpc_addr: addr.clone(), ..Default::default() });
+        let auth = PeerAuth::new(Some("s3cret"), None).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            serve(at.listener, registry, &auth, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        for secret in [None, Some("wrong"), Some("s3cre")] {
+            let channels = Channels::new(PeerAuth::new(secret, None).unwrap());
+            let refused = node_info(&channels, &addr).await.unwrap_err();
+            assert_eq!(refused.code(), Code::Unauthenticated, "{secret:?}: {refused}");
+            // Refused before the handler: a region that is not hosted would be NotFound.
+            let refused = read_index(&channels, &addr, REGION).await.unwrap_err();
+            assert_eq!(refused.code(), Code::Unauthenticated, "{secret:?}: {refused}");
+        }
+        let channels = Channels::new(PeerAuth::new(Some("s3cret"), None).unwrap());
+        assert_eq!(node_info(&channels, &addr).await.unwrap().node_id, 1);
+        assert_eq!(read_index(&channels, &addr, REGION).await.unwrap_err().code(), Code::NotFound);
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Everything else in the server talks to `Region`, not to openraft, so an openraft upgrade
 //! touches this folder and `store/{log,sm}.rs` only.
 
+pub mod auth;
 pub mod convert;
 pub mod grpc;
 pub mod network;

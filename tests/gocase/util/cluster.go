@@ -127,13 +127,23 @@ func startCluster(t testing.TB, n int, opts map[string]string, peers func(grpcPo
 // value is its admin port.
 func (c *Cluster) StartJoining(id int) (*Server, int) {
 	c.t.Helper()
+	return c.StartJoiningWith(id, nil)
+}
+
+// StartJoiningWith is StartJoining with extra options (e.g. the cluster secret).
+func (c *Cluster) StartJoiningWith(id int, opts map[string]string) (*Server, int) {
+	c.t.Helper()
 	ports := freePorts(c.t, 3)
-	s := newServer(c.t, map[string]string{
+	o := map[string]string{
 		"node-id":    strconv.Itoa(id),
 		"grpc-port":  strconv.Itoa(ports[0]),
 		"admin-port": strconv.Itoa(ports[1]),
 		"cluster":    c.Spec,
-	})
+	}
+	for k, v := range opts {
+		o[k] = v
+	}
+	s := newServer(c.t, o)
 	s.port = ports[2]
 	s.start()
 	return s, ports[1]

@@ -479,3 +479,14 @@ func (s *Server) NewTCPClient() *TCPClient {
 	s.t.Cleanup(func() { _ = c.Close() })
 	return tc
 }
+
+// FreePort returns a port that was free a moment ago on 127.0.0.1.
+func FreePort(t testing.TB) int { return freePort(t) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// Stderr is what the server has logged so far.
+func (s *Server) Stderr() string {
+	b, _ := os.ReadFile(s.stderrPath())
+	return string(b)
+}

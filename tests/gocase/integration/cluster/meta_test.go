@@ -135,7 +135,7 @@ func TestDataDirModeIsChecked(t *testing.T) {
 	s := util.StartServer(t, nil)
 	dir := s.DataDir()
 	s.Close()
-	res := util.RunExpectingExit(t, "--data-dir", dir, "--port", "0", "--node-id", "1", "--grpc-port", "0",
+	res := util.RunExpectingExit(t, "--data-dir", dir, "--port", strconv.Itoa(util.FreePort(t)), "--node-id", "1", "--grpc-port", "0",
 		"--cluster", "1=127.0.0.1:1")
 	require.NotEqual(t, 0, res.Code)
 	require.Contains(t, res.Stderr, "a cluster node needs a new data dir")
@@ -143,7 +143,7 @@ func TestDataDirModeIsChecked(t *testing.T) {
 	c := util.StartCluster(t, 3, nil)
 	node := c.Nodes[0]
 	node.Close()
-	res = util.RunExpectingExit(t, "--data-dir", node.DataDir(), "--port", "0")
+	res = util.RunExpectingExit(t, "--data-dir", node.DataDir(), "--port", strconv.Itoa(util.FreePort(t)))
 	require.NotEqual(t, 0, res.Code)
 	require.Contains(t, res.Stderr, "belongs to a cluster node")
 }
@@ -201,7 +201,7 @@ func TestNodeJoinsARunningCluster(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, strings.Count(nodes, "\n"))
 
-	res := util.RunExpectingExit(t, "--data-dir", t.TempDir(), "--port", "0", "--node-id", "4",
+	res := util.RunExpectingExit(t, "--data-dir", t.TempDir(), "--port", strconv.Itoa(util.FreePort(t)), "--node-id", "4",
 		"--grpc-port", "0", "--cluster", c.Spec)
 	require.NotEqual(t, 0, res.Code)
 	require.Contains(t, res.Stderr, "cannot join the cluster: node id 4 belongs to node ")

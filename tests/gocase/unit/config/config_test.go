@@ -25,6 +25,8 @@ import (
 var knownKeys = []string{
 	"port", "bind", "dir", "requirepass", "maxclients", "regions", "proto-max-bulk-len",
 	"client-query-buffer-limit", "client-output-buffer-limit", "announce-ip", "announce-port",
+	"timeout", "protected-mode", "cluster-secret", "cluster-secret-file", "tls-port", "tls-cert-file",
+	"tls-key-file", "tls-ca-cert-file", "tls-auth-clients", "tls-cluster",
 }
 
 // configGet runs CONFIG GET pattern over a RESP2 connection and returns the pairs.
@@ -184,7 +186,7 @@ func TestBadConfigFileRefusesToStart(t *testing.T) {
 			dir := t.TempDir()
 			confPath := filepath.Join(dir, "redraft.conf")
 			require.NoError(t, os.WriteFile(confPath, []byte(tc.conf), 0o644))
-			res := util.RunExpectingExit(t, confPath, "--port", "0", "--bind", "127.0.0.1", "--data-dir", filepath.Join(dir, "data"))
+			res := util.RunExpectingExit(t, confPath, "--port", strconv.Itoa(util.FreePort(t)), "--bind", "127.0.0.1", "--data-dir", filepath.Join(dir, "data"))
 			require.Positive(t, res.Code, "a refusal is an exit code, not a crash (signal): must exit non-zero (%v)", res.Err)
 			require.NotEmpty(t, strings.TrimSpace(res.Stderr), "stderr must say why")
 			require.Contains(t, res.Stderr, tc.mention, "stderr must name the offending key")
@@ -192,7 +194,7 @@ func TestBadConfigFileRefusesToStart(t *testing.T) {
 	}
 	t.Run("missing file", func(t *testing.T) {
 		dir := t.TempDir()
-		res := util.RunExpectingExit(t, filepath.Join(dir, "nope.conf"), "--port", "0", "--data-dir", filepath.Join(dir, "data"))
+		res := util.RunExpectingExit(t, filepath.Join(dir, "nope.conf"), "--port", strconv.Itoa(util.FreePort(t)), "--data-dir", filepath.Join(dir, "data"))
 		require.Positive(t, res.Code, "a refusal is an exit code, not a crash (signal): must exit non-zero (%v)", res.Err)
 		require.NotEmpty(t, strings.TrimSpace(res.Stderr))
 	})
@@ -229,6 +231,11 @@ func TestConfigGet(t *testing.T) {
 		// no --regions given: CONFIG GET shows the count in effect
 		require.Equal(t, "1", got["regions"])
 		require.Equal(t, "536870912", got["proto-max-bulk-len"])
+		// Redis 7's defaults of the access-control settings.
+		for k, v := range map[string]string{"timeout": "0", "protected-mode": "yes", "tls-port": "0",
+			"tls-auth-clients": "yes", "tls-cluster": "no", "cluster-secret": "", "tls-cert-file": ""} {
+			require.Equal(t, v, got[k], k)
+		}
 		for _, k := range []string{"maxclients", "client-query-buffer-limit", "client-output-buffer-limit"} {
 			n, err := strconv.ParseInt(got[k], 10, 64)
 			require.NoError(t, err, "%s = %q", k, got[k])

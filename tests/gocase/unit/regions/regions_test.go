@@ -327,7 +327,7 @@ func TestDefaultDataDirRefusesOtherRegionCount(t *testing.T) {
 
 func TestInvalidRegionCountRefusesToStart(t *testing.T) {
 	for _, bad := range []string{"0", "-1", "abc"} {
-		res := util.RunExpectingExit(t, "--port", "0", "--bind", "127.0.0.1", "--data-dir", t.TempDir(), "--regions", bad)
+		res := util.RunExpectingExit(t, "--port", strconv.Itoa(util.FreePort(t)), "--bind", "127.0.0.1", "--data-dir", t.TempDir(), "--regions", bad)
 		require.Positive(t, res.Code, "a refusal is an exit code, not a crash (signal): --regions %s must exit non-zero (%v)", bad, res.Err)
 		require.NotEmpty(t, strings.TrimSpace(res.Stderr), "--regions %s: stderr must say why", bad)
 	}
