@@ -136,9 +136,3 @@ func (s *Server) ExpectExit(d time.Duration) error {
 	s.stopped = true
 	return s.exitErr()
 }
-
-// Stderr is what the server wrote to stderr so far (every start).
-func (s *Server) Stderr() string {
-	b, _ := os.ReadFile(s.stderrPath())
-	return string(b)
-}

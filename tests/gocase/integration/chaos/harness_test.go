@@ -437,11 +437,13 @@ func (h *harness) regions(i int) ([]regionView, error) {
 	return v.Regions, nil
 }
 
-// leadersAgreed reports whether every node is running and every node's admin port shows the
-// same leader (a running node) and term for every region.
+// leadersAgreed reports whether every node is running and every node hosting a region (all
+// of them in a 3-node cluster; 3 of 5 in a 5-node one) shows the same leader (a running node)
+// and term for it.
 func (h *harness) leadersAgreed() (bool, string) {
 	type lt struct{ leader, term uint64 }
-	var first map[uint64]lt
+	first := map[uint64]lt{}
+	from := map[uint64]int{}
 	for i, s := range h.c.Nodes {
 		if !h.isRunning(s) {
 			return false, fmt.Sprintf("node %d not running", i+1)
@@ -450,28 +452,23 @@ func (h *harness) leadersAgreed() (bool, string) {
 		if err != nil {
 			return false, fmt.Sprintf("node %d: %v", i+1, err)
 		}
-		view := map[uint64]lt{}
+		if len(rs) == 0 {
+			return false, fmt.Sprintf("node %d: no regions", i+1)
+		}
 		for _, r := range rs {
 			if r.Leader == nil {
 				return false, fmt.Sprintf("node %d: region %d has no leader", i+1, r.ID)
 			}
-			view[r.ID] = lt{*r.Leader, r.Term}
-		}
-		if len(view) == 0 {
-			return false, fmt.Sprintf("node %d: no regions", i+1)
-		}
-		if first == nil {
-			first = view
-			continue
-		}
-		for id, v := range view {
-			if first[id] != v {
-				return false, fmt.Sprintf("region %d: node 1 says leader %d term %d, node %d says leader %d term %d",
-					id, first[id].leader, first[id].term, i+1, v.leader, v.term)
+			v := lt{*r.Leader, r.Term}
+			f, seen := first[r.ID]
+			if !seen {
+				first[r.ID], from[r.ID] = v, i
+				continue
 			}
-		}
-		if len(view) != len(first) {
-			return false, "nodes list different regions"
+			if f != v {
+				return false, fmt.Sprintf("region %d: node %d says leader %d term %d, node %d says leader %d term %d",
+					r.ID, from[r.ID]+1, f.leader, f.term, i+1, v.leader, v.term)
+			}
 		}
 	}
 	// The node everyone names is in the leader state (not just remembered as the leader of
@@ -573,7 +570,7 @@ func (h *harness) watchFailover(victim int, done <-chan struct{}) <-chan time.Du
 
 func (h *harness) failedOver(victim int) bool {
 	type lt struct{ leader, term uint64 }
-	var first map[uint64]lt
+	first := map[uint64]lt{}
 	for i := range h.c.Nodes {
 		if i == victim {
 			continue
@@ -582,21 +579,16 @@ func (h *harness) failedOver(victim int) bool {
 		if err != nil || len(rs) == 0 {
 			return false
 		}
-		view := map[uint64]lt{}
 		for _, r := range rs {
 			if r.Leader == nil || int(*r.Leader)-1 == victim {
 				return false
 			}
-			view[r.ID] = lt{*r.Leader, r.Term}
-		}
-		if first != nil {
-			for id, v := range view {
-				if first[id] != v {
-					return false
-				}
+			v := lt{*r.Leader, r.Term}
+			if f, seen := first[r.ID]; seen && f != v {
+				return false
 			}
+			first[r.ID] = v
 		}
-		first = view
 	}
 	return true
 }
