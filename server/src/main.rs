@@ -96,7 +96,11 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
             let c = cluster.clone();
             tokio::spawn(async move {
                 if let Err(e) = raft::grpc::serve(grpc, c.registry.clone(), &c.auth, shutdown).await {
+                    // Without its Raft transport the node cannot replicate or vote: exit rather
+                    // than serve RESP as a node that looks up but never commits.
                     tracing::error!("gRPC server: {e:#}");
+                    eprintln!("redraft-server: gRPC server: {e:#}");
+                    std::process::exit(1);
                 }
             });
             tokio::spawn(cluster.clone().discover());

@@ -99,14 +99,16 @@ fn load_node_id(dir: &Path) -> std::io::Result<String> {
     }
 }
 
-/// The address clients are told to use for a node configured with `config`.
+/// The address clients are told to use for a node configured with `config`: the plain RESP
+/// port, or the TLS port of a node that serves TLS only (`--port 0`).
 fn announce_of(config: &Config) -> (String, u16) {
     let ip = match &config.announce_ip {
         Some(ip) => ip.clone(),
         None if config.bind == "0.0.0.0" || config.bind == "::" => "127.0.0.1".into(),
         None => config.bind.clone(),
     };
-    (ip, config.announce_port.unwrap_or(config.port))
+    let port = if config.port == 0 { config.tls_port } else { config.port };
+    (ip, config.announce_port.unwrap_or(port))
 }
 
 /// Opens the data dir: node id and store, checking it was made for this mode (`cluster`).

@@ -256,18 +256,25 @@ impl Region {
     }
 }
 
-/// Ends the process when the region's Raft stops on a storage error (a failed log write, e.g.
-/// ENOSPC with the disk guard off, or a failed apply). RocksDB then holds a background error
-/// that only reopening clears, so the node would otherwise stay up unable to write or elect;
-/// exiting lets a supervisor restart it from its data dir, where the log is intact up to the
-/// last sync (nothing unsynced was acknowledged).
+/// Ends the process when the region's Raft stops on a fatal error: a storage error (a failed
+/// log write, e.g. ENOSPC with the disk guard off, or a failed apply; RocksDB then holds a
+/// background error that only reopening clears) or a panic in its core. The node would
+/// otherwise stay up unable to write or elect for that region; exiting lets a supervisor
+/// restart it from its data dir, where the log is intact up to the last sync (nothing unsynced
+/// was acknowledged). A normal shutdown (`Fatal::Stopped`) does not exit.
 fn exit_on_storage_failure(raft: &Raft, region: u64) {
+    use openraft::error::Fatal;
     let mut rx = raft.metrics();
     tokio::spawn(async move {
         loop {
-            if let Err(openraft::error::Fatal::StorageError(e)) = &rx.borrow_watched().running_state {
-                tracing::error!("region {region} stopped on a storage error, exiting: {e}");
-                eprintln!("redraft-server: region {region} stopped on a storage error: {e}");
+            let fatal = match &rx.borrow_watched().running_state {
+                Err(Fatal::StorageError(e)) => Some(format!("a storage error: {e}")),
+                Err(Fatal::Panicked) => Some("a panic in its Raft core".to_string()),
+                _ => None,
+            };
+            if let Some(why) = fatal {
+                tracing::error!("region {region} stopped on {why}; exiting");
+                eprintln!("redraft-server: region {region} stopped on {why}");
                 std::process::exit(1);
             }
             if rx.changed().await.is_err() {

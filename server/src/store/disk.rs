@@ -37,10 +37,19 @@ impl DiskGuard {
         self.free.store(free_bytes(&dir)?, Ordering::Relaxed);
         let weak: Weak<DiskGuard> = Arc::downgrade(self);
         std::thread::Builder::new().name("redraft-disk".into()).spawn(move || {
+            let mut failing = false;
             while let Some(guard) = weak.upgrade() {
                 match free_bytes(&dir) {
-                    Ok(free) => guard.free.store(free, Ordering::Relaxed),
-                    Err(e) => tracing::warn!("free space of {}: {e}", dir.display()),
+                    Ok(free) => {
+                        guard.free.store(free, Ordering::Relaxed);
+                        failing = false;
+                    }
+                    // Logged once per run of failures; the last reading stays in force.
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!("free space of {}: {e}", dir.display());
+                    }
+                    Err(_) => {}
                 }
                 drop(guard);
                 std::thread::sleep(POLL);

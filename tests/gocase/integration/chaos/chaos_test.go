@@ -198,8 +198,8 @@ var scenarios = []scenario{
 		i := rng.Intn(len(h.c.Nodes))
 		h.victim = i
 		d := between(rng, 4*time.Second, 6*time.Second)
-		h.hist.event("blackhole every link of node %d for %v while the others purge their logs", i+1, d)
-		h.net.Isolate(i)
+		h.hist.event("refuse every link of node %d for %v while the others purge their logs", i+1, d)
+		h.net.Down(i)
 		h.faultOn(i)
 		time.Sleep(d)
 		h.faultOff()
@@ -220,14 +220,25 @@ var scenarios = []scenario{
 			d := between(rng, 3*time.Second, 5*time.Second)
 			h.hist.event("fill node %d's disk (a region leader) to below its reserve for %v", i+1, d)
 			filler := util.FillDisk(h.t, h.disks[i], 24<<20)
-			time.Sleep(500 * time.Millisecond)
-			if low := h.info(i, "persistence", "disk_low"); low != 1 {
-				h.fail("node %d: disk_low is %d with its disk filled", i+1, low)
+			deadline := time.Now().Add(5 * time.Second)
+			for h.info(i, "persistence", "disk_low") != 1 {
+				if time.Now().After(deadline) {
+					h.fail("node %d: disk_low never became 1 with its disk filled", i+1)
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 			time.Sleep(d)
 			h.healing()
 			if err := os.Remove(filler); err != nil {
 				h.fail("remove the filler: %v", err)
+			}
+		}, after: func(h *harness) {
+			// The fault must have reached the clients: writes to the full node's regions refused.
+			if n := h.misconf.Load(); n == 0 {
+				h.fail("no client was answered MISCONF while a leader's disk was full")
+			} else {
+				h.t.Logf("%d writes refused with MISCONF (then retried)", n)
 			}
 		}},
 	{name: "client-cut", mix: mixOnce, clientProxies: true, fault: func(h *harness, rng *rand.Rand) {
@@ -249,6 +260,10 @@ var snapshotOpts = map[string]string{"snapshot-entries": "40"}
 // snapshotInstalled requires the victim to have caught up from a snapshot at least once.
 func snapshotInstalled(h *harness) {
 	n := h.info(h.victim, "persistence", "raft_snapshots_installed")
+	if n < 0 {
+		h.fail("node %d does not answer INFO", h.victim+1)
+		return
+	}
 	if h.installedBefore > 0 {
 		n += h.installedBefore
 	}

@@ -88,6 +88,8 @@ type harness struct {
 	// count read just before it was killed (0: not killed).
 	victim          int
 	installedBefore int64
+	// misconf counts MISCONF answers (writes refused for lack of disk space).
+	misconf atomic.Int64
 	// checks are failures a scenario found about its own fault (e.g. the fault did not take).
 	checkMu sync.Mutex
 	checks  []string
@@ -245,9 +247,11 @@ func (r *router) notApplied(err error, addr string) (bool, string) {
 		if len(f) == 3 {
 			return true, f[2]
 		}
-	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"),
+	case strings.HasPrefix(msg, "CLUSTERDOWN"), strings.HasPrefix(msg, "TRYAGAIN"):
+		return true, ""
+	case strings.HasPrefix(msg, "MISCONF"):
 		// Refused before proposing: the data dir is low on space.
-		strings.HasPrefix(msg, "MISCONF"):
+		r.h.misconf.Add(1)
 		return true, ""
 	case strings.Contains(msg, "connect: connection refused"):
 		// The dial failed: nothing was sent. Try another node.
