@@ -182,29 +182,11 @@ var scenarios = []scenario{
 	// blackholed link the leader's append is in flight until it times out, and a leader never
 	// purges a log range a replication is using, so the follower would catch up from the log.
 	{name: "snapshot-catchup", short: true, mix: mixDefault, opts: snapshotOpts, fault: func(h *harness, rng *rand.Rand) {
-		i := rng.Intn(len(h.c.Nodes))
-		h.victim = i
-		d := between(rng, 4*time.Second, 6*time.Second)
-		h.hist.event("refuse every link of node %d for %v while the others purge their logs", i+1, d)
-		h.net.Down(i)
-		h.faultOn(i)
-		time.Sleep(d)
-		h.faultOff()
-		h.healing()
-		h.net.Heal()
+		downWhilePurging(h, rng)
 	}, after: snapshotInstalled},
 	// The same, and the node is killed while it catches up, then restarted.
 	{name: "snapshot-kill", mix: mixDefault, opts: snapshotOpts, fault: func(h *harness, rng *rand.Rand) {
-		i := rng.Intn(len(h.c.Nodes))
-		h.victim = i
-		d := between(rng, 4*time.Second, 6*time.Second)
-		h.hist.event("refuse every link of node %d for %v while the others purge their logs", i+1, d)
-		h.net.Down(i)
-		h.faultOn(i)
-		time.Sleep(d)
-		h.faultOff()
-		h.healing()
-		h.net.Heal()
+		i := downWhilePurging(h, rng)
 		time.Sleep(between(rng, 0, 400*time.Millisecond))
 		h.installedBefore = h.info(i, "persistence", "raft_snapshots_installed")
 		h.hist.event("SIGKILL node %d while it catches up (%d snapshots installed so far), restart", i+1, h.installedBefore)
@@ -256,6 +238,22 @@ var scenarios = []scenario{
 }
 
 var snapshotOpts = map[string]string{"snapshot-entries": "40"}
+
+// downWhilePurging refuses every link of a random node for 4-6 s while the others take
+// snapshot points and purge their logs, then heals; it returns the node.
+func downWhilePurging(h *harness, rng *rand.Rand) int {
+	i := rng.Intn(len(h.c.Nodes))
+	h.victim = i
+	d := between(rng, 4*time.Second, 6*time.Second)
+	h.hist.event("refuse every link of node %d for %v while the others purge their logs", i+1, d)
+	h.net.Down(i)
+	h.faultOn(i)
+	time.Sleep(d)
+	h.faultOff()
+	h.healing()
+	h.net.Heal()
+	return i
+}
 
 // snapshotInstalled requires the victim to have caught up from a snapshot at least once.
 func snapshotInstalled(h *harness) {
