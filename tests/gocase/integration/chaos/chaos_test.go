@@ -239,8 +239,9 @@ var scenarios = []scenario{
 
 var snapshotOpts = map[string]string{"snapshot-entries": "40"}
 
-// downWhilePurging refuses every link of a random node for 4-6 s while the others take
-// snapshot points and purge their logs, then heals; it returns the node.
+// downWhilePurging refuses every link of a random node for 4-6 s, and longer if needed until
+// another node has purged the log past its last entry in some region (its /metrics), then
+// heals; it returns the node.
 func downWhilePurging(h *harness, rng *rand.Rand) int {
 	i := rng.Intn(len(h.c.Nodes))
 	h.victim = i
@@ -249,6 +250,10 @@ func downWhilePurging(h *harness, rng *rand.Rand) int {
 	h.net.Down(i)
 	h.faultOn(i)
 	time.Sleep(d)
+	for deadline := time.Now().Add(30 * time.Second); !h.purgedPast(i) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.hist.event("purged past node %d: %v", i+1, h.purgedPast(i))
 	h.faultOff()
 	h.healing()
 	h.net.Heal()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http"
 	"sort"
@@ -512,6 +513,53 @@ func (h *harness) leading(i int) (int, error) {
 		return 0, fmt.Errorf("health %q", v.Status)
 	}
 	return v.Leaders, nil
+}
+
+// raftGauge reads a per-region gauge of node i's /metrics: region id -> value.
+func (h *harness) raftGauge(i int, name string) map[string]int64 {
+	cl := http.Client{Timeout: 2 * time.Second}
+	resp, err := cl.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", h.c.AdminPorts[i]))
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int64{}
+	prefix := name + `{region="`
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		id, val, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64); err == nil {
+			out[id] = n
+		}
+	}
+	return out
+}
+
+// purgedPast reports whether another node has purged, for some region the victim hosts, the
+// log beyond the victim's last entry: the victim can then only catch up from a snapshot.
+func (h *harness) purgedPast(victim int) bool {
+	last := h.raftGauge(victim, "redraft_raft_last_log_index")
+	for j := range h.c.Nodes {
+		if j == victim {
+			continue
+		}
+		for region, purged := range h.raftGauge(j, "redraft_raft_purged_index") {
+			if l, ok := last[region]; ok && purged > l {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (h *harness) isRunning(s *util.Server) bool {
