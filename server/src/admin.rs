@@ -339,9 +339,9 @@ fn authorized(node: &Node, req: &Request) -> bool {
     given.is_some_and(|g| crate::raft::auth::ct_eq(g.trim().as_bytes(), secret.as_bytes()))
 }
 
-/// 200 while every region's Raft runs; 503 with the stopped regions once one has stopped on a
-/// fatal error (e.g. its log storage failed): the node still answers, but those regions can
-/// take no more writes, so an orchestrator should replace it.
+/// 200 while every region's Raft runs; 503 with the stopped regions once one has stopped. A
+/// storage error or a panic makes the process exit within 250 ms (region.rs), so this mostly
+/// shows a region stopped while the node shuts down.
 fn health(node: &Node) -> Response {
     let leaders = node.regions().iter().filter(|r| r.raft.is_leader()).count();
     let failed: Vec<Value> = node

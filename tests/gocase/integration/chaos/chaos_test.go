@@ -83,23 +83,17 @@ var scenarios = []scenario{
 		down := between(rng, time.Second, 3*time.Second)
 		h.hist.event("SIGKILL node %d (a region leader), restart after %v", i+1, down)
 		h.c.Nodes[i].Kill()
-		h.faultOn(i)
-		time.Sleep(down)
-		h.faultOff()
-		h.healing()
-		h.c.Nodes[i].Restart()
-		h.hist.event("node %d restarted", i+1)
+		h.hold(i, down, func() {
+			h.c.Nodes[i].Restart()
+			h.hist.event("node %d restarted", i+1)
+		})
 	}},
 	{name: "leader-isolated", short: true, mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
 		i := h.leaderNode(rng)
 		d := between(rng, 2*time.Second, 5*time.Second)
 		h.hist.event("blackhole every link of node %d (a region leader) for %v", i+1, d)
 		h.net.Isolate(i)
-		h.faultOn(i)
-		time.Sleep(d)
-		h.faultOff()
-		h.healing()
-		h.net.Heal()
+		h.hold(i, d, h.net.Heal)
 	}},
 	{name: "partition-minority", mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
 		perm := rng.Perm(len(h.c.Nodes))
@@ -107,11 +101,7 @@ var scenarios = []scenario{
 		minority, majority := perm[:(len(perm)-1)/2], perm[(len(perm)-1)/2:]
 		h.hist.event("partition %v | %v for %v", plusOne(minority), plusOne(majority), d)
 		h.net.Partition(minority, majority)
-		h.faultOn(perm[0])
-		time.Sleep(d)
-		h.faultOff()
-		h.healing()
-		h.net.Heal()
+		h.hold(perm[0], d, h.net.Heal)
 	}},
 	{name: "bridge", mix: mixDefault, fault: func(h *harness, rng *rand.Rand) {
 		perm := rng.Perm(len(h.c.Nodes))
@@ -127,11 +117,7 @@ var scenarios = []scenario{
 		d := between(rng, 3*time.Second, 5*time.Second)
 		h.hist.event("SIGSTOP node %d (a region leader) for %v", i+1, d)
 		h.c.Nodes[i].Pause()
-		h.faultOn(i)
-		time.Sleep(d)
-		h.faultOff()
-		h.healing()
-		h.c.Nodes[i].Resume()
+		h.hold(i, d, h.c.Nodes[i].Resume)
 	}},
 	{name: "flaky", short: true, mix: mixCounter, fault: func(h *harness, rng *rand.Rand) {
 		d := between(rng, 4*time.Second, 6*time.Second)

@@ -142,6 +142,16 @@ func (h *harness) faultOn(victim int) {
 // faultOff ends that measurement (the fault is about to heal).
 func (h *harness) faultOff() { close(h.faultDone) }
 
+// hold keeps the fault on victim for d while measuring failover, then heals it with heal
+// (recovery is measured from there).
+func (h *harness) hold(victim int, d time.Duration, heal func()) {
+	h.faultOn(victim)
+	time.Sleep(d)
+	h.faultOff()
+	h.healing()
+	heal()
+}
+
 func newHarness(t *testing.T, seed int64, sc scenario) *harness {
 	clientProxies := sc.clientProxies
 	var prepare func(i int, dataDir string)

@@ -43,14 +43,19 @@ func requireAllPresent(t *testing.T, rdb *redis.Client, keys []string) {
 	}
 }
 
+// startOnSmallDisk starts a server whose data dir is on a new 256 MB tmpfs (mounted at mnt)
+// with the given reserve-disk-space, and a client of it.
+func startOnSmallDisk(t *testing.T, reserve string) (string, *util.Server, *redis.Client) {
+	mnt := t.TempDir()
+	util.SmallDisk(t, mnt, 256<<20)
+	srv := util.StartServer(t, map[string]string{"data-dir": filepath.Join(mnt, "data"), "reserve-disk-space": reserve})
+	return mnt, srv, srv.NewClient()
+}
+
 // With the guard (reserve-disk-space), a data dir running out of space refuses writes with
 // MISCONF, keeps serving reads, and takes writes again by itself once space is freed.
 func TestDiskFullRefusesWritesThenRecovers(t *testing.T) {
-	mnt := t.TempDir()
-	util.SmallDisk(t, mnt, 256<<20)
-	dir := filepath.Join(mnt, "data")
-	srv := util.StartServer(t, map[string]string{"data-dir": dir, "reserve-disk-space": "16mb"})
-	rdb := srv.NewClient()
+	mnt, srv, rdb := startOnSmallDisk(t, "16mb")
 	defer rdb.Close()
 	ctx := context.Background()
 
@@ -92,11 +97,7 @@ func TestDiskFullRefusesWritesThenRecovers(t *testing.T) {
 // until RocksDB is reopened): no write is acknowledged after it, and a restart once space is
 // freed has every acknowledged write.
 func TestDiskFullWithoutGuardExitsAndRestartsIntact(t *testing.T) {
-	mnt := t.TempDir()
-	util.SmallDisk(t, mnt, 256<<20)
-	dir := filepath.Join(mnt, "data")
-	srv := util.StartServer(t, map[string]string{"data-dir": dir, "reserve-disk-space": "0"})
-	rdb := srv.NewClient()
+	mnt, srv, rdb := startOnSmallDisk(t, "0")
 	defer rdb.Close()
 
 	filler := util.FillDisk(t, mnt, 24<<20)
