@@ -117,6 +117,10 @@ func TestTLSClientCertificatesOptional(t *testing.T) {
 		plain := srv.NewClient()
 		defer func() { _ = plain.Close() }()
 		require.Error(t, plain.Ping(ctx).Err(), "port 0: no plain-text listener")
+		// A TLS-only node sends cluster clients to its TLS port, not to port 0.
+		slots := rdb.ClusterSlots(ctx).Val()
+		require.Len(t, slots, 1)
+		require.Equal(t, "127.0.0.1:"+strconv.Itoa(port), slots[0].Nodes[0].Addr)
 	})
 }
 
