@@ -76,6 +76,29 @@ chaos: build
 	cd tests/gocase && REDRAFT_CHAOS=full REDRAFT_CHAOS_NODES=5 REDRAFT_CHAOS_SEEDS=$${REDRAFT_CHAOS_SEEDS5:-1} \
 		go test -count=1 -timeout 150m ./integration/chaos/ -binPath=$(BIN) -v
 
+# Out of CI: each fuzz target (server/fuzz, cargo-fuzz on nightly) for FUZZ_SECONDS, seeded with
+# the inputs kept under server/fuzz/regressions/<target>/; fails on a crash, whose input libFuzzer
+# writes to server/fuzz/artifacts/<target>/ (fix it, then keep it under regressions/: `make unit`
+# replays them). Its own target dir: the sanitizer flags would otherwise rebuild everything,
+# and the fuzz crate never depends on RocksDB.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := resp_parser raft_messages
+FUZZ_TARGET_DIR ?= $(HOME)/.cache/redraft/fuzz-target
+
+fuzz:
+	@rustup toolchain list 2>/dev/null | grep -q '^nightly' || { echo "make fuzz needs a nightly toolchain (cargo-fuzz uses -Z flags): rustup toolchain install nightly"; exit 1; }
+	@command -v cargo-fuzz >/dev/null || env -u CARGO_TARGET_DIR cargo install cargo-fuzz --locked
+	@set -o pipefail; cd server && mkdir -p fuzz/logs && failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) cargo +nightly fuzz run $$t fuzz/corpus/$$t fuzz/regressions/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 2>&1 | tee fuzz/logs/$$t.log | (grep -E '^(Done|==[0-9]+==|SUMMARY|thread|Test unit|Output of|stat::number_of_executed_units)' || true) \
+			|| failed="$$failed $$t"; \
+	done; \
+	for t in $(FUZZ_TARGETS); do echo "$$t: $$(grep -E '^Done' fuzz/logs/$$t.log || echo 'no result')"; done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed (inputs in server/fuzz/artifacts/, logs in server/fuzz/logs/)"; exit 1; fi
+
 # A 3-node cluster on loopback (RESP 7001-7003); see scripts/cluster.sh.
 cluster: build
 	BIN=$(BIN) bash scripts/cluster.sh
