@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 use crate::clients::LATENCY_BUCKETS_US;
+use crate::lifecycle;
 use crate::node::Node;
 use crate::raft::Region;
 
@@ -82,7 +83,7 @@ async fn serve_conn(mut stream: TcpStream, node: Arc<Node>, mut stop: watch::Rec
         // buffer holds at most one incomplete request (bounded by the parser) plus one chunk.
         match parse_request(&buf) {
             Parsed::Done(req, used) => {
-                let resp = route(&node, &req).await;
+                let resp = route(&node, &req, false).await;
                 stream.write_all(&resp.encode(req.keep_alive)).await?;
                 if !req.keep_alive {
                     return linger_close(stream).await;
@@ -296,6 +297,7 @@ impl Response {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        202 => "Accepted",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
@@ -314,22 +316,58 @@ fn reason(status: u16) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // Endpoints.
 
-async fn route(node: &Arc<Node>, req: &Request) -> Response {
+/// An admin request another node forwarded over gRPC (`Admin.Call`): the peer passed the
+/// cluster secret check, and the request is not forwarded again.
+pub async fn call(node: &Node, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let req = Request {
+        method: method.into(),
+        path: path.into(),
+        body: body.to_vec(),
+        keep_alive: false,
+        authorization: None,
+    };
+    let resp = route(node, &req, true).await;
+    (resp.status, resp.body.into_bytes())
+}
+
+async fn route(node: &Node, req: &Request, forwarded: bool) -> Response {
     let segs: Vec<&str> = req.path.split('/').skip(1).collect();
+    let get = req.method == "GET";
+    let answer = |(status, v): lifecycle::api::Answer| Response::json(status, v);
     let (allow, resp) = match segs.as_slice() {
-        ["health"] => ("GET", (req.method == "GET").then(|| health(node))),
-        ["metrics"] => ("GET", (req.method == "GET").then(|| metrics_response(node))),
-        ["cluster"] => ("GET", (req.method == "GET").then(|| Response::json(200, cluster_view(node)))),
-        ["admin", ..] if req.method == "POST" && !authorized(node, req) => {
+        ["health"] => ("GET", get.then(|| health(node))),
+        ["metrics"] => ("GET", get.then(|| metrics_response(node))),
+        ["cluster"] => ("GET", get.then(|| Response::json(200, cluster_view(node)))),
+        ["admin", ..] if !get && !forwarded && !authorized(node, req) => {
             return Response::error(401, "this endpoint needs the header Authorization: Bearer <cluster secret>");
         }
+        ["admin", "regions"] => ("GET", get.then(|| answer(lifecycle::api::regions(node)))),
+        ["admin", "ops"] => ("GET", get.then(|| answer(lifecycle::api::op(node, None)))),
+        ["admin", "ops", id] => ("GET", get.then(|| answer(lifecycle::api::op(node, Some(id))))),
         ["admin", "regions", id, "leader"] => {
-            let resp = if req.method == "POST" { Some(transfer_leader(node, id, &req.body).await) } else { None };
+            let resp =
+                if req.method == "POST" { Some(transfer_leader(node, id, &req.body, forwarded).await) } else { None };
             ("POST", resp)
+        }
+        ["admin", "nodes", _] => ("DELETE", start_op(node, req, &segs, forwarded).await),
+        ["admin", "regions", "merge"] | ["admin", "regions", _, "split" | "move"] | ["admin", "nodes"] => {
+            ("POST", start_op(node, req, &segs, forwarded).await)
         }
         _ => return Response::error(404, "not found"),
     };
     resp.unwrap_or_else(|| Response { allow: Some(allow), ..Response::error(405, "method not allowed") })
+}
+
+/// A request that starts a region operation (None: wrong method).
+async fn start_op(node: &Node, req: &Request, segs: &[&str], forwarded: bool) -> Option<Response> {
+    let op = lifecycle::api::parse(&req.method, segs, &req.body)?;
+    Some(match op {
+        Ok(op) => {
+            let (status, v) = lifecycle::api::start(node, op, &req.method, &req.path, &req.body, forwarded).await;
+            Response::json(status, v)
+        }
+        Err(msg) => Response::error(400, msg.as_str()),
+    })
 }
 
 /// With a cluster secret, the mutating endpoints want `Authorization: Bearer <secret>`.
@@ -347,7 +385,7 @@ fn health(node: &Node) -> Response {
     let failed: Vec<Value> = node
         .regions()
         .iter()
-        .chain(&node.meta)
+        .chain(node.meta.as_ref())
         .filter_map(|r| match &r.raft.metrics().borrow_watched().running_state {
             Ok(()) => None,
             Err(e) => Some(json!({ "region": r.id, "error": e.to_string() })),
@@ -396,7 +434,7 @@ fn region_view(r: &Region) -> RegionView {
     let replicas = m.membership_config.membership().voter_ids().map(|v| (v, r.node_of(v).unwrap_or(0))).collect();
     RegionView {
         id: r.id,
-        slots: (r.slots.0, (r.slots.1 - 1) as u16),
+        slots: (r.slots().0, r.slots().1.saturating_sub(1) as u16),
         me: r.node_of(m.id).unwrap_or(m.id),
         term: m.current_term,
         last_log: m.last_log_index.unwrap_or(0),
@@ -451,8 +489,21 @@ fn cluster_view(node: &Node) -> Value {
     json!({ "mode": node.mode(), "node_id": node.node_id, "regions": regions, "nodes": nodes, "meta": meta })
 }
 
-async fn transfer_leader(node: &Node, id: &str, body: &[u8]) -> Response {
-    let Some(region) = id.parse::<u64>().ok().and_then(|id| node.regions().iter().find(|r| r.id == id)) else {
+async fn transfer_leader(node: &Node, id: &str, body: &[u8], forwarded: bool) -> Response {
+    let region = id.parse::<u64>().ok().and_then(|id| node.regions().into_iter().find(|r| r.id == id));
+    if !forwarded && region.as_ref().is_none_or(|r| !r.raft.is_leader()) {
+        // Asked on another node than the region's leader: forward to the leader.
+        let target = node.cluster.as_ref().zip(id.parse::<u64>().ok()).and_then(|(c, id)| {
+            let leader = c.claimed_leader(id).filter(|l| *l != c.my_id)?;
+            Some((c, c.addr_of(leader)?))
+        });
+        if let Some((c, addr)) = target {
+            let (status, v) =
+                lifecycle::api::forward(c, &addr, "POST", &format!("/admin/regions/{id}/leader"), body).await;
+            return Response::json(status, v);
+        }
+    }
+    let Some(region) = region else {
         return Response::error(404, "no such region");
     };
     // Exactly `{"to": <u64>}` (serde would also take `[n]` for a struct, hence by hand).
@@ -461,7 +512,7 @@ async fn transfer_leader(node: &Node, id: &str, body: &[u8]) -> Response {
         _ => None,
     };
     let Some(to) = to else { return Response::error(400, "expected a JSON body {\"to\": <node id>}") };
-    let v = region_view(region);
+    let v = region_view(&region);
     if !v.is_leader {
         return Response::json(409, json!({ "error": "not leader", "leader": v.leader }));
     }
@@ -611,7 +662,8 @@ fn render_metrics(node: &Node) -> String {
         e.sample("redraft_command_duration_seconds_count", &[("cmd", c.name)], cum);
     }
 
-    let regions: Vec<(&Arc<Region>, RegionView)> = node.regions().iter().map(|r| (r, region_view(r))).collect();
+    let all = node.regions();
+    let regions: Vec<(&Arc<Region>, RegionView)> = all.iter().map(|r| (r, region_view(r))).collect();
     let ids: Vec<String> = regions.iter().map(|(r, _)| r.id.to_string()).collect();
     type Get = fn(&Region, &RegionView) -> u64;
     let gauges: [(&str, &str, &str, Get); 11] = [

@@ -101,14 +101,34 @@ impl Cluster {
         map.nodes.iter().find(|n| n.node_id == id && !n.id40.is_empty()).map(map_peer)
     }
 
-    /// Every node whose identity is known (answered, or recorded in the map), by id.
+    /// Every node whose identity is known (answered, or recorded in the map), by id. Once
+    /// there is a map, only its nodes: a node removed from the cluster is no longer listed.
     pub fn known(&self) -> Vec<(u64, Peer)> {
         let mut all: BTreeMap<u64, Peer> = BTreeMap::new();
-        if let Some(map) = self.map() {
+        let map = self.map();
+        if let Some(map) = &map {
             all.extend(map.nodes.iter().filter(|n| !n.id40.is_empty()).map(|n| (n.node_id, map_peer(n))));
         }
-        all.extend(self.peers.read().expect("peers lock").iter().map(|(id, (p, _))| (*id, p.clone())));
+        let in_map = |id: u64| map.as_ref().is_none_or(|m| m.nodes.iter().any(|n| n.node_id == id));
+        let peers = self.peers.read().expect("peers lock");
+        all.extend(peers.iter().filter(|(id, _)| in_map(**id)).map(|(id, (p, _))| (*id, p.clone())));
         all.into_iter().collect()
+    }
+
+    /// The node hosting replica `replica` (replica ids are unique in the cluster): from the
+    /// map's regions, or from a running operation that created it.
+    pub fn node_of_replica(&self, replica: u64) -> Option<u64> {
+        let map = self.map()?;
+        let in_regions = map.regions.iter().flat_map(|r| &r.replicas).find(|x| x.replica_id == replica);
+        if let Some(x) = in_regions {
+            return Some(x.node_id);
+        }
+        map.ops.iter().filter(|o| is_running(o)).find_map(|o| {
+            if o.new_replica_id == replica && o.moving_region != 0 {
+                return Some(o.to_node);
+            }
+            o.new_replicas.iter().find(|x| x.replica_id == replica).map(|x| x.node_id)
+        })
     }
 
     /// Whether node `id` answered the directory recently (this node always has).
@@ -286,11 +306,15 @@ impl Cluster {
     /// Hands each region this node leads to its preferred leader (the operator's choice, else
     /// the region's first replica in the map) when that node is up and has replicated the whole
     /// log (so the transfer does not stall writes).
-    pub async fn balance(self: Arc<Self>, regions: Vec<Arc<Region>>) {
+    pub async fn balance(self: Arc<Self>, regions: impl Fn() -> Vec<Arc<Region>>) {
         let mut last: BTreeMap<u64, Instant> = BTreeMap::new();
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            for r in &regions {
+            for r in &regions() {
+                if self.map().is_some_and(|m| m.ops.iter().any(|o| o.region_id == r.id && is_running(o))) {
+                    // An operation moves replicas and leaders of its own.
+                    continue;
+                }
                 let first = r.first_node();
                 let want = r.preferred_leader().filter(|p| r.replica_on(*p).is_some()).or(first);
                 let Some(want) = want else { continue };
@@ -397,7 +421,19 @@ pub fn initial_map(voters: &[(u64, String)], regions: u16) -> pb::ClusterMap {
         let (slot_from, slot_to) = (from as u32, to);
         out.push(pb::MapRegion { region_id: i as u64 + 1, slot_from, slot_to, epoch: 1, replicas });
     }
-    pb::ClusterMap { version: 0, nodes: nodes.collect(), regions: out, next_replica_id }
+    let next_region_id = regions as u64 + 1;
+    pb::ClusterMap {
+        nodes: nodes.collect(),
+        regions: out,
+        next_replica_id,
+        next_region_id,
+        next_op_id: 1,
+        ..Default::default()
+    }
+}
+
+pub fn is_running(op: &pb::Operation) -> bool {
+    op.state == pb::operation::State::Running as i32
 }
 
 #[cfg(test)]

@@ -21,22 +21,33 @@ use crate::store::Value;
 const SCAN_PER_STEP: usize = 2000;
 const MAX_KEYS_PER_ENTRY: usize = 500;
 
+/// Starts the expiry cycle of every region the node serves now (standalone: all, for good).
 pub fn spawn(node: Arc<Node>, shutdown: watch::Receiver<bool>) {
-    for region in node.regions().to_vec() {
-        let node = node.clone();
-        let mut stop = shutdown.clone();
+    for region in node.regions() {
+        spawn_region(node.clone(), region, shutdown.clone());
+    }
+}
+
+/// Starts the expiry cycle of one region; it ends when the node stops serving the region.
+pub fn spawn_region(node: Arc<Node>, region: Arc<Region>, shutdown: watch::Receiver<bool>) {
+    {
+        let mut stop = shutdown;
         tokio::spawn(async move {
             let interval = Duration::from_millis(node.config.active_expire_interval_ms.max(1));
-            let mut cursor: Vec<u8> = keys::slot_range_start(region.slots.0);
+            let mut cursor: Vec<u8> = keys::slot_range_start(region.slots().0);
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = stop.wait_for(|s| *s) => return,
                 }
+                if !node.hosts(&region) {
+                    return;
+                }
                 if !region.raft.is_leader() {
                     continue;
                 }
-                let (_, expires) = region.engine.counts.total(region.slots.0, region.slots.1);
+                let (from, to) = region.slots();
+                let (_, expires) = region.engine.counts.total(from, to);
                 if expires == 0 {
                     continue;
                 }
@@ -78,12 +89,15 @@ fn scan_expired(region: &Region, from: Vec<u8>) -> (Vec<Bytes>, Vec<u8>) {
     let engine = &region.engine;
     let now = now_ms();
     let mut ro = ReadOptions::default();
-    ro.set_iterate_upper_bound(keys::slot_range_end(region.slots.1));
+    let (start, end) = region.slots();
+    ro.set_iterate_upper_bound(keys::slot_range_end(end));
     // A background scan must not evict the working set from the block cache.
     ro.fill_cache(false);
     // The raw iterator lends key and value without copying: only the 8 expiry bytes are read.
     let mut it = engine.db.raw_iterator_cf_opt(engine.cf(keys::CF_METADATA), ro);
-    it.seek(&from);
+    // The range may have changed (split, merge) since the cursor was taken.
+    let start = keys::slot_range_start(start);
+    it.seek(if from < start { &start } else { &from });
     let mut expired = Vec::new();
     let mut seen = 0;
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
@@ -99,5 +113,5 @@ fn scan_expired(region: &Region, from: Vec<u8>) -> (Vec<Bytes>, Vec<u8>) {
         }
         it.next();
     }
-    (expired, keys::slot_range_start(region.slots.0))
+    (expired, start)
 }

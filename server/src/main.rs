@@ -12,6 +12,7 @@ mod error;
 mod expire;
 #[cfg(test)]
 mod fuzzing;
+mod lifecycle;
 mod net;
 mod node;
 mod raft;
@@ -88,6 +89,7 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
             let grpc = TcpListener::bind((config.bind.as_str(), grpc_port)).await?;
             let port = grpc.local_addr()?.port();
             let node = node::Node::open_cluster(config, port).await?;
+            lifecycle::serve(&node);
             let cluster = node.cluster.clone().expect("cluster mode");
             let mut stop = stop_rx.clone();
             let shutdown = async move {
@@ -147,7 +149,7 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = server.await;
-    for r in node.regions().iter().chain(&node.meta) {
+    for r in node.regions().iter().chain(node.meta.as_ref()) {
         let _ = r.raft.shutdown().await;
     }
     node.engine.io.sync().await?;

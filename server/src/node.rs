@@ -4,10 +4,9 @@
 use std::fmt::Write as _;
 
 use openraft::async_runtime::watch::WatchReceiver;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::cluster::{Cluster, Peer};
@@ -17,9 +16,6 @@ use crate::error::CmdError;
 use crate::raft::auth::PeerAuth;
 use crate::raft::{grpc, pb, Region};
 use crate::store::keys::{key_slot, SLOTS};
-
-/// How long a region's other replicas wait for its first one to create it.
-const BOOTSTRAP_FALLBACK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The meta group's region id (data regions count from 1).
 pub const META_REGION: u64 = 0;
@@ -38,9 +34,9 @@ pub struct Stats {
 pub struct Node {
     pub config: Config,
     pub engine: Arc<Engine>,
-    /// The regions this node serves: set once (standalone: at start; cluster: when the map is
-    /// known, see `open_layout`).
-    layout: std::sync::OnceLock<Layout>,
+    /// The regions this node serves and the slot routing table: set at start standalone; in a
+    /// cluster, replaced whenever regions open, close, split or merge (see lifecycle/).
+    layout: RwLock<Arc<Layout>>,
     /// 40-hex node id, created once and kept in the data dir.
     pub node_id: String,
     /// 40-hex id of this process run.
@@ -57,19 +53,24 @@ pub struct Node {
 }
 
 /// Regions ordered by slot range; `route[slot]` is an index into `regions` (NO_REGION for a
-/// slot no local region serves).
-struct Layout {
-    regions: Vec<Arc<Region>>,
+/// slot no local region serves). Immutable: a change builds a new one. Built from the ranges
+/// as applied then; a split or merge applied since is caught by the region itself (apply
+/// refuses keys it no longer serves, reads check after their barrier), so a stale route only
+/// costs the client a TRYAGAIN.
+pub struct Layout {
+    pub regions: Vec<Arc<Region>>,
     route: Vec<u16>,
 }
 
 const NO_REGION: u16 = u16::MAX;
 
 impl Layout {
-    fn new(regions: Vec<Arc<Region>>) -> Layout {
+    pub fn new(mut regions: Vec<Arc<Region>>) -> Layout {
+        regions.sort_by_key(|r| r.slots());
         let mut route = vec![NO_REGION; SLOTS];
         for (i, r) in regions.iter().enumerate() {
-            route[r.slots.0 as usize..r.slots.1 as usize].fill(i as u16);
+            let (from, to) = r.slots();
+            route[from as usize..to as usize].fill(i as u16);
         }
         Layout { regions, route }
     }
@@ -180,6 +181,7 @@ impl Node {
         let tls = crate::net::tls::grpc(&config)?;
         let auth = PeerAuth::new(config.cluster_secret.as_deref(), tls).map_err(anyhow::Error::msg)?;
         let (node_id, engine) = open_engine(&config, true)?;
+        engine.local.set_node_id(my_id);
         let (host, port) = announce_of(&config);
         // The `--cluster` entries are the gRPC addresses founders announce to each other (this
         // node binds `--bind:--grpc-port`, which may differ, e.g. behind NAT); a node that
@@ -278,56 +280,26 @@ impl Node {
             }
         });
         tracing::info!("cluster map version {}: {} regions", map.version, map.regions.len());
-        let mut regions = Vec::new();
-        for r in &map.regions {
-            let Some(mine) = r.replicas.iter().find(|x| x.node_id == cluster.my_id) else { continue };
-            let addr = |node: u64| map.nodes.iter().find(|n| n.node_id == node).map(|n| n.grpc_addr.clone());
-            let members = r
-                .replicas
-                .iter()
-                .map(|x| (x.replica_id, openraft::BasicNode { addr: addr(x.node_id).unwrap_or_default() }));
-            let nodes: Vec<(u64, u64)> = r.replicas.iter().map(|x| (x.replica_id, x.node_id)).collect();
-            let (c, by_replica) = (cluster.clone(), nodes.iter().copied().collect::<BTreeMap<u64, u64>>());
-            let resolve: grpc::Resolve =
-                Arc::new(move |replica| by_replica.get(&replica).and_then(|node| c.addr_of(*node)));
-            let network = grpc::GrpcNetwork::new(r.region_id, cluster.channels.clone(), Some(resolve));
-            let slots = (r.slot_from as u16, r.slot_to);
-            // The first replica creates the group, so it leads from the start (the balancer's
-            // default: no leadership moves after a cluster forms). The others create it too if
-            // it is still uninitialized after BOOTSTRAP_FALLBACK (the first one's node is down):
-            // they all have the same membership from the map, which openraft allows.
-            let first = r.replicas.first().map(|x| x.replica_id) == Some(mine.replica_id);
-            let region = Region::open_replica(
-                self.engine.clone(),
-                r.region_id,
-                slots,
-                mine.replica_id,
-                members.clone().collect(),
-                Some(nodes),
-                network,
-                first,
-            )
-            .await?;
-            if !first {
-                let (raft, members, id) = (region.raft.clone(), members.collect::<BTreeMap<_, _>>(), r.region_id);
-                tokio::spawn(async move {
-                    tokio::time::sleep(BOOTSTRAP_FALLBACK).await;
-                    if let Ok(false) = raft.is_initialized().await {
-                        tracing::info!("region {id}: its first replica has not created it; creating it here");
-                        let _ = raft.initialize(members).await;
-                    }
-                });
-            }
-            cluster.registry.insert(r.region_id, region.raft.clone());
-            regions.push(region);
-        }
-        regions.sort_by_key(|r| r.slots.0);
-        if self.layout.set(Layout::new(regions.clone())).is_err() {
-            anyhow::bail!("the regions were opened twice");
-        }
-        crate::expire::spawn(self.clone(), stop);
-        tokio::spawn(cluster.balance(regions));
+        tokio::spawn(crate::lifecycle::replicas::run(self.clone(), stop));
+        tokio::spawn(crate::lifecycle::ops::run(self.clone()));
+        let n = self.clone();
+        tokio::spawn(cluster.balance(move || n.regions()));
         Ok(())
+    }
+
+    /// Replaces the regions this node serves (cluster mode: see lifecycle/replicas.rs).
+    pub fn set_regions(&self, regions: Vec<Arc<Region>>) {
+        *self.layout.write().expect("layout lock") = Arc::new(Layout::new(regions));
+    }
+
+    /// The current layout: regions and routing table.
+    pub fn layout(&self) -> Arc<Layout> {
+        self.layout.read().expect("layout lock").clone()
+    }
+
+    /// Whether `region` is (still) one of the regions this node serves.
+    pub fn hosts(&self, region: &Arc<Region>) -> bool {
+        self.layout().regions.iter().any(|r| Arc::ptr_eq(r, region))
     }
 
     fn new(
@@ -337,10 +309,7 @@ impl Node {
         node_id: String,
         cluster: Option<(Arc<Cluster>, Arc<Region>)>,
     ) -> Arc<Node> {
-        let layout = std::sync::OnceLock::new();
-        if let Some(regions) = regions {
-            let _ = layout.set(Layout::new(regions));
-        }
+        let layout = RwLock::new(Arc::new(Layout::new(regions.unwrap_or_default())));
         Arc::new(Node {
             config,
             engine,
@@ -359,8 +328,8 @@ impl Node {
 
     /// The regions this node serves, ordered by slot range (none in a cluster until the map
     /// is known).
-    pub fn regions(&self) -> &[Arc<Region>] {
-        self.layout.get().map_or(&[], |l| &l.regions[..])
+    pub fn regions(&self) -> Vec<Arc<Region>> {
+        self.layout().regions.clone()
     }
 
     pub fn mode(&self) -> &'static str {
@@ -374,9 +343,8 @@ impl Node {
     /// Where a command for region `ri` (first key in `slot`) runs: here when this node leads
     /// the region (always, standalone), or MOVED to the leader's RESP address, or CLUSTERDOWN
     /// while no leader is known. Nothing has been proposed yet, so a client may retry.
-    pub fn check_leader(&self, ri: usize, slot: u16) -> Result<(), CmdError> {
+    pub fn check_leader(&self, region: &Region, slot: u16) -> Result<(), CmdError> {
         let Some(cluster) = &self.cluster else { return Ok(()) };
-        let region = &self.regions()[ri];
         if region.raft.is_leader() {
             return Ok(());
         }
@@ -388,17 +356,26 @@ impl Node {
         }
     }
 
-    /// Makes a read of region `ri` linearizable. On the leader: a lease read (or nothing for
-    /// a single voter). On a follower, for a READONLY connection: ask the leader for its read
-    /// index (ReadIndex) and wait until this replica has applied it. Otherwise MOVED.
-    pub async fn read_barrier(&self, ri: usize, slot: u16, readonly: bool) -> Result<(), CmdError> {
-        let region = &self.regions()[ri];
+    /// Makes a read of `region` linearizable. On the leader: a lease read (or nothing for a
+    /// single voter). On a follower, for a READONLY connection: ask the leader for its read
+    /// index (ReadIndex) and wait until this replica has applied it. Otherwise MOVED. Then the
+    /// region must still serve `slot`: a split or merge that committed before the read began
+    /// has applied by now, and the slot's writes go to another region (TRYAGAIN).
+    pub async fn read_barrier(&self, region: &Region, slot: u16, readonly: bool) -> Result<(), CmdError> {
+        self.barrier(region, slot, readonly).await?;
+        if !region.serves(slot) {
+            return Err(CmdError::TryAgain("Region changed (split, merge or move), try again".into()));
+        }
+        Ok(())
+    }
+
+    async fn barrier(&self, region: &Region, slot: u16, readonly: bool) -> Result<(), CmdError> {
         let Some(cluster) = &self.cluster else { return region.read_barrier().await };
         if region.raft.is_leader() {
             return region.read_barrier().await;
         }
         if !readonly {
-            self.check_leader(ri, slot)?;
+            self.check_leader(region, slot)?;
         }
         let leader = region.leader().ok_or(CmdError::ClusterDown)?;
         let addr = cluster.addr_of(leader).ok_or(CmdError::ClusterDown)?;
@@ -417,16 +394,15 @@ impl Node {
     /// Indexes (in `regions`) of the regions this node answers keyless commands for (DBSIZE,
     /// FLUSHALL, ...): all when standalone; those it leads in a cluster, as a Redis Cluster
     /// master answers for its own slots.
-    pub fn served_regions(&self) -> Vec<usize> {
-        let regions = self.regions();
-        (0..regions.len()).filter(|&i| self.cluster.is_none() || regions[i].raft.is_leader()).collect()
+    pub fn served_regions(&self) -> Vec<Arc<Region>> {
+        self.regions().into_iter().filter(|r| self.cluster.is_none() || r.raft.is_leader()).collect()
     }
 
     /// Keys and expiring keys in the regions this node serves.
     pub fn served_counts(&self) -> (u64, u64) {
-        self.served_regions().into_iter().fold((0, 0), |(k, e), i| {
-            let r = &self.regions()[i];
-            let (a, b) = self.engine.counts.total(r.slots.0, r.slots.1);
+        self.served_regions().into_iter().fold((0, 0), |(k, e), r| {
+            let (from, to) = r.slots();
+            let (a, b) = self.engine.counts.total(from, to);
             (k + a, e + b)
         })
     }
@@ -439,8 +415,8 @@ impl Node {
     /// span regions. In a cluster, keys must also share one slot, as in Redis Cluster, and a
     /// slot of a region with no replica here is MOVED to its leader (CLUSTERDOWN while none
     /// is known, or before the cluster map is).
-    pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<usize, CmdError> {
-        let Some(layout) = self.layout.get() else { return Err(CmdError::ClusterDown) };
+    pub fn region_of_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<Arc<Region>, CmdError> {
+        let layout = self.layout();
         let mut found: Option<u16> = None;
         let mut first_slot: Option<u16> = None;
         for k in keys {
@@ -457,9 +433,9 @@ impl Node {
         }
         match (found, first_slot) {
             (Some(NO_REGION), Some(slot)) => Err(self.remote(slot)),
-            (Some(r), _) => Ok(r as usize),
-            (None, _) if layout.regions.is_empty() => Err(CmdError::ClusterDown),
-            (None, _) => Ok(0),
+            (Some(NO_REGION), None) => Err(CmdError::ClusterDown),
+            (Some(r), _) => Ok(layout.regions[r as usize].clone()),
+            (None, _) => layout.regions.first().cloned().ok_or(CmdError::ClusterDown),
         }
     }
 
@@ -619,12 +595,13 @@ impl Node {
                 field(out, "connected_slaves", 0);
                 for r in self.regions() {
                     let m = r.raft.metrics().borrow_watched().clone();
+                    let (from, to) = r.slots();
                     let _ = write!(
                         out,
                         "raft_region{}:slots={}-{},term={},last_log={},applied={},leader={}\r\n",
                         r.id,
-                        r.slots.0,
-                        r.slots.1 - 1,
+                        from,
+                        to.saturating_sub(1),
                         m.current_term,
                         m.last_log_index.unwrap_or(0),
                         m.last_applied.map(|l| l.index()).unwrap_or(0),

@@ -6,6 +6,7 @@
 //! pending writes are committed and applied, so a later read sees the connection's earlier
 //! writes, and replies always go out in request order.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -16,7 +17,7 @@ use crate::cmd::table::{self, CommandSpec, Handler};
 use crate::cmd::{ConnCtx, Session};
 use crate::error::CmdError;
 use crate::node::Node;
-use crate::raft::pb;
+use crate::raft::{pb, Region};
 use crate::resp::codec::{Limits, Parser};
 use crate::resp::Reply;
 use crate::store::keys::key_slot;
@@ -35,7 +36,7 @@ pub fn now_ms() -> u64 {
 
 /// A write waiting to be proposed: its region and rewritten argv, and where its reply goes.
 struct PendingWrite {
-    region: usize,
+    region: Arc<Region>,
     argv: Vec<Bytes>,
     slot: usize,
 }
@@ -150,7 +151,8 @@ async fn execute(
     let mut protos: Vec<u8> = Vec::with_capacity(batch.len());
     let mut pending: Vec<PendingWrite> = Vec::new();
     let mut pending_bytes = 0usize;
-    let mut read_barrier_done = vec![false; node.regions().len()];
+    // Regions (by id) whose read barrier this batch passed since its last write.
+    let mut read_barrier_done: Vec<u64> = Vec::new();
     // Per reply: the command it answers (for INFO commandstats) and the time it took.
     let mut ran: Vec<Option<&'static CommandSpec>> = Vec::with_capacity(batch.len());
     let mut usecs: Vec<u64> = Vec::with_capacity(batch.len());
@@ -190,7 +192,7 @@ async fn execute(
                 let region = match keys.is_empty() {
                     true => None,
                     false => match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
-                        Ok(r) => match node.check_leader(r, key_slot(&argv[keys[0]])) {
+                        Ok(r) => match node.check_leader(&r, key_slot(&argv[keys[0]])) {
                             Ok(()) => Some(r),
                             Err(e) => {
                                 replies[slot] = Some(e.to_reply());
@@ -234,17 +236,17 @@ async fn execute(
                 if pending.len() >= MAX_BATCH || pending_bytes >= MAX_PROPOSAL_BYTES {
                     flush(node, &mut pending, &mut replies, &mut usecs).await;
                     pending_bytes = 0;
-                    read_barrier_done.iter_mut().for_each(|b| *b = false);
+                    read_barrier_done.clear();
                 }
             }
             Handler::Read(f) => {
                 if !pending.is_empty() {
                     flush(node, &mut pending, &mut replies, &mut usecs).await;
                     pending_bytes = 0;
-                    read_barrier_done.iter_mut().for_each(|b| *b = false);
+                    read_barrier_done.clear();
                 }
                 let keys = spec.keys_of(&argv);
-                let ri = match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
+                let region = match node.region_of_keys(keys.iter().map(|&i| &argv[i][..])) {
                     Ok(r) => r,
                     Err(e) => {
                         node.cmdstats.reject(spec);
@@ -253,21 +255,23 @@ async fn execute(
                     }
                 };
                 ran[slot] = Some(spec);
-                let region = &node.regions()[ri];
                 if keys.is_empty() && node.cluster.is_some() {
                     // No key was found (every read names keys; a bad numkeys leaves none): no
                     // region to route to, and the handler answers the argument error itself.
-                } else if !read_barrier_done.get(ri).copied().unwrap_or(false) {
+                } else {
                     let kslot = keys.first().map(|&i| key_slot(&argv[i])).unwrap_or(0);
-                    if let Err(e) = node.read_barrier(ri, kslot, session.readonly).await {
+                    if !read_barrier_done.contains(&region.id) {
+                        if let Err(e) = node.read_barrier(&region, kslot, session.readonly).await {
+                            replies[slot] = Some(e.to_reply());
+                            continue;
+                        }
+                        read_barrier_done.push(region.id);
+                    } else if !region.serves(kslot) {
+                        // A split or merge applied since this batch's barrier.
+                        let e = CmdError::TryAgain("Region changed (split, merge or move), try again".into());
                         replies[slot] = Some(e.to_reply());
                         continue;
                     }
-                    // The regions may have opened since the batch began (cluster start-up).
-                    if ri >= read_barrier_done.len() {
-                        read_barrier_done.resize(ri + 1, false);
-                    }
-                    read_barrier_done[ri] = true;
                 }
                 // Several keys, or a collection's header and members, are read from one RocksDB
                 // snapshot, so the reply is one state.
@@ -282,7 +286,7 @@ async fn execute(
                     pending_bytes = 0;
                 }
                 // EXEC's writes and WATCH's reads change what later reads must wait for.
-                read_barrier_done.iter_mut().for_each(|b| *b = false);
+                read_barrier_done.clear();
                 ran[slot] = Some(spec);
                 replies[slot] = Some(txn::run(node, session, info, op, &argv).await.unwrap_or_else(|e| e.to_reply()));
                 usecs[slot] = started.elapsed().as_micros() as u64;
@@ -291,7 +295,7 @@ async fn execute(
                 if !pending.is_empty() {
                     flush(node, &mut pending, &mut replies, &mut usecs).await;
                     pending_bytes = 0;
-                    read_barrier_done.iter_mut().for_each(|b| *b = false);
+                    read_barrier_done.clear();
                 }
                 ran[slot] = Some(spec);
                 // CLIENT LIST / INFO show this connection as of this command.
@@ -389,17 +393,20 @@ fn is_retryable(r: &Reply) -> bool {
 async fn flush(node: &Node, pending: &mut Vec<PendingWrite>, replies: &mut [Option<Reply>], usecs: &mut [u64]) {
     let started = std::time::Instant::now();
     let n = pending.len().max(1) as u64;
-    let mut by_region: Vec<Vec<PendingWrite>> = (0..node.regions().len()).map(|_| Vec::new()).collect();
+    let mut by_region: Vec<(Arc<Region>, Vec<PendingWrite>)> = Vec::new();
     for p in pending.drain(..) {
-        by_region[p.region].push(p);
+        match by_region.iter_mut().find(|(r, _)| r.id == p.region.id) {
+            Some((_, writes)) => writes.push(p),
+            None => by_region.push((p.region.clone(), vec![p])),
+        }
     }
-    let futures = by_region.into_iter().enumerate().filter(|(_, w)| !w.is_empty()).map(|(ri, writes)| async move {
+    let futures = by_region.into_iter().map(|(region, writes)| async move {
         let commands: Vec<pb::Command> = writes
             .iter()
             .map(|w| pb::Command { kind: pb::command::Kind::Client as i32, argv: w.argv.clone() })
             .collect();
         node.stats.write_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = node.regions()[ri].propose(commands).await;
+        let result = region.propose(commands).await;
         (writes, result)
     });
     for (writes, result) in futures::future::join_all(futures).await {

@@ -8,6 +8,8 @@
 //! Connection commands queued in MULTI (PING, ECHO, ...) run on this node once the entry is
 //! applied. All keys of a transaction (and its WATCHed keys) must be in one region.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::connection::now_ms;
@@ -16,7 +18,7 @@ use crate::cmd::table::{CommandSpec, ConnFn, Handler, TxnOp};
 use crate::cmd::{ConnCtx, Session};
 use crate::error::{CmdError, CmdResult};
 use crate::node::Node;
-use crate::raft::pb;
+use crate::raft::{pb, Region};
 use crate::resp::Reply;
 use crate::store::keys::key_slot;
 use crate::store::read::ReadCtx;
@@ -29,7 +31,7 @@ pub struct Multi {
 
 pub struct Watched {
     pub key: Bytes,
-    pub region: usize,
+    pub region: u64,
     /// The key's stamp when watched (0: missing or expired).
     pub stamp: u64,
 }
@@ -40,8 +42,8 @@ pub struct Watched {
 pub fn queue(node: &Node, session: &mut Session, spec: &'static CommandSpec, argv: Vec<Bytes>) -> Reply {
     let keys = spec.keys_of(&argv);
     let multi = session.multi.as_mut().expect("inside MULTI");
-    let routed = node.region_of_keys(keys.iter().map(|&i| &argv[i][..])).and_then(|ri| match keys.first() {
-        Some(&k) => node.check_leader(ri, key_slot(&argv[k])),
+    let routed = node.region_of_keys(keys.iter().map(|&i| &argv[i][..])).and_then(|r| match keys.first() {
+        Some(&k) => node.check_leader(&r, key_slot(&argv[k])),
         None => Ok(()),
     });
     if let Err(e) = routed {
@@ -82,13 +84,12 @@ async fn watch(node: &Node, session: &mut Session, argv: &[Bytes]) -> CmdResult 
     if session.multi.is_some() {
         return Err(CmdError::WatchInMulti);
     }
-    let ri = node.region_of_keys(argv[1..].iter().map(|k| &k[..]))?;
-    let region = &node.regions()[ri];
-    node.read_barrier(ri, key_slot(&argv[1]), false).await?;
+    let region = node.region_of_keys(argv[1..].iter().map(|k| &k[..]))?;
+    node.read_barrier(&region, key_slot(&argv[1]), false).await?;
     let ctx = ReadCtx::new(&region.engine, now_ms(), true);
     for key in &argv[1..] {
         let stamp = ctx.get(key)?.map(|v| v.stamp).unwrap_or(0);
-        session.watched.push(Watched { key: key.clone(), region: ri, stamp });
+        session.watched.push(Watched { key: key.clone(), region: region.id, stamp });
     }
     Ok(Reply::OK)
 }
@@ -111,8 +112,10 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
     }
     let mut steps = Vec::with_capacity(multi.queued.len());
     let mut block: Vec<Vec<Bytes>> = Vec::new();
-    let mut region: Option<usize> = None;
-    let mut same_region = |r: usize| -> CmdResult<()> {
+    // The region of the transaction's keys, by id (WATCH recorded ids) and handle.
+    let mut region: Option<u64> = None;
+    let mut handle: Option<Arc<Region>> = None;
+    let mut same_region = |r: u64| -> CmdResult<()> {
         match region {
             Some(x) if x != r => Err(CmdError::CrossSlot),
             _ => {
@@ -152,9 +155,13 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
             if node.regions().len() > 1 || node.cluster.is_some() {
                 return Err(CmdError::CrossSlot);
             }
-            same_region(0)?;
+            let first = node.regions().first().cloned().ok_or(CmdError::ClusterDown)?;
+            same_region(first.id)?;
+            handle = Some(first);
         } else {
-            same_region(node.region_of_keys(keys.iter().map(|&i| &logged[i][..]))?)?;
+            let r = node.region_of_keys(keys.iter().map(|&i| &logged[i][..]))?;
+            same_region(r.id)?;
+            handle = Some(r);
             if first_key.is_none() {
                 first_key = Some(logged[keys[0]].clone());
             }
@@ -174,11 +181,20 @@ async fn exec(node: &Node, session: &mut Session, info: &ClientInfo) -> CmdResul
         commands.push(pb::Command { kind: pb::command::Kind::Exec as i32, argv: check });
         commands.extend(block.into_iter().map(|argv| pb::Command { kind: pb::command::Kind::Client as i32, argv }));
         node.stats.write_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let ri = region.unwrap_or(0);
-        // MOVED before anything is proposed; the slot of the transaction's first key.
+        // The region: the queued commands', else the WATCHed keys' (routed again: the layout
+        // may have changed since WATCH; a region that no longer serves them refuses in apply).
         let first_key = watched.first().map(|w| &w.key).or(first_key.as_ref());
-        node.check_leader(ri, first_key.map(|k| key_slot(k)).unwrap_or(0))?;
-        let mut replies = node.regions()[ri].propose(commands).await?.into_iter();
+        let target = match (handle, first_key) {
+            (Some(r), _) => r,
+            (None, Some(k)) => node.region_of_keys(std::iter::once(&k[..]))?,
+            (None, None) => node.regions().first().cloned().ok_or(CmdError::ClusterDown)?,
+        };
+        if region.is_some_and(|id| id != target.id) {
+            return Err(CmdError::TryAgain("Region changed (split, merge or move), try again".into()));
+        }
+        // MOVED before anything is proposed; the slot of the transaction's first key.
+        node.check_leader(&target, first_key.map(|k| key_slot(k)).unwrap_or(0))?;
+        let mut replies = target.propose(commands).await?.into_iter();
         match replies.next() {
             Some(Reply::NilArray) => return Ok(Reply::NilArray),
             Some(Reply::Error(e)) => return Err(CmdError::Other(e)),

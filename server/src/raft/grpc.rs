@@ -12,9 +12,6 @@
 //! `invalid_argument` for a message it cannot decode and `unavailable` when the region's Raft has
 //! stopped.
 
-// The cluster node (node.rs) that serves and uses this is written separately; until it lands
-// the API is only used by the tests below.
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
@@ -36,6 +33,8 @@ use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::auth::{PeerAuth, Stamp};
+use super::pb::admin_client::AdminClient;
+use super::pb::admin_server::{Admin, AdminServer};
 use super::pb::raft_transport_client::RaftTransportClient;
 use super::pb::raft_transport_server::{RaftTransport, RaftTransportServer};
 use super::{convert, pb, Raft, TypeConfig, Vote};
@@ -60,6 +59,8 @@ const MAX_MESSAGE: usize = usize::MAX;
 pub struct Registry {
     info: pb::NodeInfo,
     regions: RwLock<HashMap<u64, Raft>>,
+    /// Serves region operation steps and forwarded admin calls (the node); unset: refused.
+    lifecycle: std::sync::OnceLock<std::sync::Weak<dyn Lifecycle>>,
     /// Where Join requests go (the cluster's meta side); unset: joins are refused.
     joins: std::sync::OnceLock<tokio::sync::mpsc::Sender<JoinCall>>,
     /// While the data dir is low on space, replication into this node is refused (the leader
@@ -72,7 +73,13 @@ pub type JoinCall = (pb::NodeInfo, tokio::sync::oneshot::Sender<Result<(), Statu
 
 impl Registry {
     pub fn new(info: pb::NodeInfo) -> Arc<Registry> {
-        Arc::new(Registry { info, regions: RwLock::default(), joins: Default::default(), disk: Default::default() })
+        Arc::new(Registry {
+            info,
+            regions: RwLock::default(),
+            lifecycle: Default::default(),
+            joins: Default::default(),
+            disk: Default::default(),
+        })
     }
 
     pub fn guard_disk(&self, disk: Arc<crate::store::disk::DiskGuard>) {
@@ -90,6 +97,14 @@ impl Registry {
     }
 
     /// Routes Join requests to `to`.
+    pub fn handle_lifecycle(&self, to: std::sync::Weak<dyn Lifecycle>) {
+        let _ = self.lifecycle.set(to);
+    }
+
+    fn lifecycle(&self) -> Result<Arc<dyn Lifecycle>, Status> {
+        self.lifecycle.get().and_then(|w| w.upgrade()).ok_or_else(|| Status::unavailable("this node is not ready"))
+    }
+
     pub fn handle_joins(&self, to: tokio::sync::mpsc::Sender<JoinCall>) {
         let _ = self.joins.set(to);
     }
@@ -122,6 +137,14 @@ impl Registry {
     }
 }
 
+/// What the node serves besides Raft traffic: the steps of region operations, and admin
+/// calls forwarded by other nodes.
+#[tonic::async_trait]
+pub trait Lifecycle: Send + Sync {
+    async fn region_op(&self, req: pb::RegionOpRequest) -> Result<pb::RegionOpResponse, Status>;
+    async fn admin_call(&self, req: pb::AdminCallRequest) -> pb::AdminCallResponse;
+}
+
 /// Serves the RaftTransport service on `listener` until `shutdown` resolves: over TLS with
 /// `auth.tls`, and only to requests carrying the cluster secret when one is set.
 pub async fn serve(
@@ -130,10 +153,11 @@ pub async fn serve(
     auth: &PeerAuth,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let service = RaftTransportServer::new(Transport(registry))
+    let service = RaftTransportServer::new(Transport(registry.clone()))
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
     let service = InterceptedService::new(service, auth.check());
+    let admin = InterceptedService::new(AdminServer::new(AdminService(registry.clone())), auth.check());
     let mut server = Server::builder();
     if let Some(tls) = &auth.tls {
         server = server.tls_config(tls.server.clone())?;
@@ -143,12 +167,22 @@ pub async fn serve(
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .add_service(service)
+        .add_service(admin)
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
         .await?;
     Ok(())
 }
 
 struct Transport(Arc<Registry>);
+
+struct AdminService(Arc<Registry>);
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn call(&self, req: Request<pb::AdminCallRequest>) -> Result<Response<pb::AdminCallResponse>, Status> {
+        Ok(Response::new(self.0.lifecycle()?.admin_call(req.into_inner()).await))
+    }
+}
 
 fn bad_request(e: DecodeError) -> Status {
     Status::invalid_argument(e.to_string())
@@ -237,6 +271,10 @@ impl RaftTransport for Transport {
         Ok(Response::new(pb::JoinResponse {}))
     }
 
+    async fn region_op(&self, req: Request<pb::RegionOpRequest>) -> Result<Response<pb::RegionOpResponse>, Status> {
+        Ok(Response::new(self.0.lifecycle()?.region_op(req.into_inner()).await?))
+    }
+
     /// Not the leader: `failed_precondition` naming the leader if known; no quorum or stopped:
     /// `unavailable`.
     async fn read_index(&self, req: Request<pb::ReadIndexRequest>) -> Result<Response<pb::ReadIndexResponse>, Status> {
@@ -273,9 +311,15 @@ impl Channels {
         Arc::new(Channels { by_addr: Mutex::default(), auth })
     }
 
-    /// A client on the channel to `addr` ("host:port"), created on first use. The channel
-    /// connects on its first request and reconnects after a failure.
     fn client(&self, addr: &str) -> Result<Client, Status> {
+        Ok(RaftTransportClient::with_interceptor(self.channel(addr)?, self.auth.stamp())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE))
+    }
+
+    /// The channel to `addr` ("host:port"), created on first use. It connects on its first
+    /// request and reconnects after a failure.
+    fn channel(&self, addr: &str) -> Result<Channel, Status> {
         let mut by_addr = self.by_addr.lock().expect("channels lock");
         let channel = match by_addr.get(addr) {
             Some(c) => c.clone(),
@@ -298,9 +342,7 @@ impl Channels {
                 channel
             }
         };
-        Ok(RaftTransportClient::with_interceptor(channel, self.auth.stamp())
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE))
+        Ok(channel)
     }
 }
 
@@ -330,6 +372,28 @@ pub async fn read_index(channels: &Channels, addr: &str, region: u64) -> Result<
     let mut client = channels.client(addr)?;
     let req = with_deadline(pb::ReadIndexRequest { region_id: region }, QUERY_TIMEOUT);
     Ok(client.read_index(req).await?.into_inner().index)
+}
+
+/// Runs a region operation step on the node at `addr` (see `RegionOpRequest`), waiting up to
+/// `deadline` (adding a learner waits for its catch-up).
+pub async fn region_op(
+    channels: &Channels,
+    addr: &str,
+    req: pb::RegionOpRequest,
+    deadline: Duration,
+) -> Result<pb::RegionOpResponse, Status> {
+    let mut client = channels.client(addr)?;
+    Ok(client.region_op(with_deadline(req, deadline)).await?.into_inner())
+}
+
+/// Sends an admin HTTP request to the node at `addr` (the meta leader, or a region's leader).
+pub async fn admin_call(
+    channels: &Channels,
+    addr: &str,
+    req: pb::AdminCallRequest,
+) -> Result<pb::AdminCallResponse, Status> {
+    let mut client = AdminClient::with_interceptor(channels.channel(addr)?, channels.auth.stamp());
+    Ok(client.call(with_deadline(req, Duration::from_secs(30))).await?.into_inner())
 }
 
 /// Where this node reaches a replica: replica id -> "host:port" of its node's gRPC server, as

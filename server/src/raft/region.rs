@@ -19,16 +19,18 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::network::NoPeers;
 use super::{pb, Proposal, Raft};
+use crate::cluster::Cluster;
 use crate::error::CmdError;
 use crate::resp::Reply;
+use crate::store::local::Shared;
 use crate::store::log::LogStore;
 use crate::store::sm::StateMachine;
 use crate::store::Engine;
 
 pub struct Region {
     pub id: u64,
-    /// Slots `[from, to)`.
-    pub slots: (u16, u32),
+    /// The live range (slots, epoch, frozen) and applied index, shared with the state machine.
+    pub shared: Arc<Shared>,
     pub raft: Raft,
     pub engine: Arc<Engine>,
     /// The group has one voter, this node: nobody else can lead it or commit to it.
@@ -37,10 +39,10 @@ pub struct Region {
     proposals: mpsc::Sender<Pending>,
     /// The applied preferred leader (0: none), see `StateMachine::preferred_leader`.
     preferred: Arc<AtomicU64>,
-    /// (replica id, node id) of each replica, in the cluster map's order; replica ids are
-    /// what the Raft group knows, node ids what clients and operators see. None: replica id =
-    /// node id (standalone, and the meta group, whose replicas are the nodes themselves).
-    nodes: Option<Vec<(u64, u64)>>,
+    /// Where replica ids (what the Raft group knows) map to node ids (what clients and
+    /// operators see): the cluster map. None: replica id = node id (standalone, and the meta
+    /// group, whose replicas are the nodes themselves).
+    cluster: Option<Arc<Cluster>>,
     /// The applied cluster map: set in the meta group only.
     map: crate::store::sm::MapCell,
 }
@@ -130,15 +132,15 @@ impl Region {
         let (tx, rx) = mpsc::channel(4096);
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
-        let (nodes, single_voter) = (None, true);
-        Ok(Arc::new(Region { id, slots, raft, engine, single_voter, stats, proposals: tx, preferred, nodes, map }))
+        let (cluster, single_voter, shared) = (None, true, engine.local.shared(id));
+        Ok(Arc::new(Region { id, shared, raft, engine, single_voter, stats, proposals: tx, preferred, cluster, map }))
     }
 
-    /// Opens a replica of a region replicated on `members` (replica id -> its node's gRPC
-    /// address), hosted on the nodes `nodes` gives (replica id -> node id). `bootstrap`: this
-    /// node creates the group if it has never been initialized (one node does this for a new
-    /// region; the others learn it from the first leader). Does not wait for a leader: the
-    /// other replicas may still be starting.
+    /// Opens a replica of a region (`slots` when its applied record has no range yet) whose
+    /// replica ids map to nodes through `cluster`'s map (None: replica id = node id). With
+    /// `bootstrap`, this node creates the group with `members` (replica id -> its node's gRPC
+    /// address) if it has never been initialized. Does not wait for a leader: the other
+    /// replicas may still be starting.
     #[allow(clippy::too_many_arguments)]
     pub async fn open_replica(
         engine: Arc<Engine>,
@@ -146,7 +148,7 @@ impl Region {
         slots: (u16, u32),
         replica_id: u64,
         members: BTreeMap<u64, BasicNode>,
-        nodes: Option<Vec<(u64, u64)>>,
+        cluster: Option<Arc<Cluster>>,
         network: super::grpc::GrpcNetwork,
         bootstrap: bool,
     ) -> anyhow::Result<Arc<Region>> {
@@ -163,30 +165,44 @@ impl Region {
         let (tx, rx) = mpsc::channel(4096);
         let stats = Arc::new(RegionStats::default());
         tokio::spawn(run_proposer(raft.clone(), rx, stats.clone()));
-        let single_voter = false;
-        Ok(Arc::new(Region { id, slots, raft, engine, single_voter, stats, proposals: tx, preferred, nodes, map }))
+        let (single_voter, shared) = (false, engine.local.shared(id));
+        Ok(Arc::new(Region { id, shared, raft, engine, single_voter, stats, proposals: tx, preferred, cluster, map }))
+    }
+
+    /// Slots `[from, to)` as applied here.
+    pub fn slots(&self) -> (u16, u32) {
+        self.shared.range.slots()
+    }
+
+    /// Whether the region serves `slot` now (in its range, not frozen for a merge).
+    pub fn serves(&self, slot: u16) -> bool {
+        self.shared.range.serves(slot)
     }
 
     /// The node hosting replica `replica`.
     pub fn node_of(&self, replica: u64) -> Option<u64> {
-        match &self.nodes {
-            Some(nodes) => nodes.iter().find(|(r, _)| *r == replica).map(|(_, n)| *n),
+        match &self.cluster {
+            Some(c) => c.node_of_replica(replica),
             None => Some(replica),
         }
     }
 
-    /// This region's replica on node `node`.
+    /// This region's replica (voter or learner) on node `node`.
     pub fn replica_on(&self, node: u64) -> Option<u64> {
-        match &self.nodes {
-            Some(nodes) => nodes.iter().find(|(_, n)| *n == node).map(|(r, _)| *r),
-            None => Some(node),
+        if self.cluster.is_none() {
+            return Some(node);
         }
+        let m = self.raft.metrics().borrow_watched().clone();
+        let found =
+            m.membership_config.membership().nodes().map(|(id, _)| *id).find(|r| self.node_of(*r) == Some(node));
+        found
     }
 
     /// The node of the map's first replica: where the balancer puts the leader by default
     /// (None for a region without a map entry: standalone, the meta group).
     pub fn first_node(&self) -> Option<u64> {
-        self.nodes.as_ref().and_then(|n| n.first()).map(|(_, node)| *node)
+        let map = self.cluster.as_ref()?.map()?;
+        map.regions.iter().find(|r| r.region_id == self.id)?.replicas.first().map(|x| x.node_id)
     }
 
     /// The applied cluster map (the meta group only; None elsewhere).
@@ -231,6 +247,9 @@ impl Region {
     pub async fn propose(&self, commands: Vec<pb::Command>) -> Result<Vec<Reply>, CmdError> {
         if let Some((free, reserve)) = self.engine.disk.low() {
             return Err(CmdError::DiskFull(free, reserve));
+        }
+        if self.shared.range.frozen() && commands.iter().any(|c| c.kind == pb::command::Kind::Client as i32) {
+            return Err(CmdError::TryAgain("Region is being merged, try again".into()));
         }
         let (tx, rx) = oneshot::channel();
         if self.proposals.send(Pending { commands, reply: tx }).await.is_err() {

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod disk;
 pub mod io;
 pub mod keys;
+pub mod local;
 pub mod log;
 pub mod read;
 pub mod sm;
@@ -29,6 +30,8 @@ pub enum StoreError {
     FormatVersion(u32, u32),
     #[error("io thread stopped")]
     IoStopped,
+    #[error("WAL sync: {0}")]
+    Sync(String),
 }
 
 impl From<StoreError> for std::io::Error {
@@ -96,6 +99,8 @@ pub struct Engine {
     pub counts: SlotCounts,
     /// Refuses writes while the data dir's file system is low on space (see disk.rs).
     pub disk: Arc<disk::DiskGuard>,
+    /// The regions hosted here: live ranges and applied indexes (see local.rs).
+    pub local: local::LocalRegions,
 }
 
 impl Engine {
@@ -168,6 +173,7 @@ impl Engine {
             io: io::IoHandle::start(weak.clone()),
             counts,
             disk: Arc::new(disk::DiskGuard::new()),
+            local: Default::default(),
         });
         Ok(engine)
     }

@@ -22,7 +22,8 @@ use prost::Message;
 use rocksdb::WriteBatch;
 
 use super::apply::ApplyCtx;
-use super::keys;
+use super::keys::{self, key_slot};
+use super::local::Shared;
 use super::view::View;
 use super::Engine;
 use crate::cmd::table::{self, Handler};
@@ -36,8 +37,9 @@ pub type Snapshot =
 
 pub struct StateMachine {
     region: u64,
-    /// Slots `[from, to)` this region owns.
-    slots: (u16, u32),
+    /// The region's live range (slots, epoch, frozen, stamp offset) and applied index, shared
+    /// with the node (see local.rs); the applied record holds the durable copy.
+    shared: Arc<Shared>,
     engine: Arc<Engine>,
     applied: Option<LogId>,
     membership: StoredMembership,
@@ -51,6 +53,9 @@ pub struct StateMachine {
     map: MapCell,
 }
 
+/// Puts an entry's apply adds to its WriteBatch besides the data: (CF, key, value).
+type Extra = (&'static str, Vec<u8>, Vec<u8>);
+
 /// The applied cluster map, watched by the node (see cluster.rs).
 pub type MapCell = Arc<tokio::sync::watch::Sender<Option<Arc<pb::ClusterMap>>>>;
 
@@ -62,19 +67,27 @@ fn ioerr(e: impl std::fmt::Display) -> io::Error {
 const DATA_CFS: [&str; 3] = [keys::CF_METADATA, keys::CF_SUBKEYS, keys::CF_ZSET_SCORE];
 
 impl StateMachine {
+    /// Opens the state machine of `region`. `slots` is its range when its applied record has
+    /// none yet (a new region, or a record written before regions could change).
     pub fn open(engine: Arc<Engine>, region: u64, slots: (u16, u32)) -> io::Result<StateMachine> {
         let raw = engine.db.get_cf(engine.cf(keys::CF_META), keys::region_applied_key(region)).map_err(ioerr)?;
         let (applied, membership) = decode_applied(raw.as_deref())?;
-        let (preferred, map) = match raw.as_deref() {
+        let default_range =
+            pb::RegionRange { slot_from: slots.0 as u32, slot_to: slots.1, epoch: 1, ..Default::default() };
+        let (preferred, map, range) = match raw.as_deref() {
             Some(raw) => {
                 let p = pb::RegionApplied::decode(raw).map_err(ioerr)?;
-                (p.preferred_leader, p.cluster_map.map(Arc::new))
+                (p.preferred_leader, p.cluster_map.map(Arc::new), p.range.unwrap_or(default_range))
             }
-            None => (0, None),
+            None => (0, None, default_range),
         };
+        check_range(&range)?;
+        let shared = engine.local.shared(region);
+        shared.range.set(&range);
+        shared.set_applied(applied.map_or(0, |l| l.index));
         Ok(StateMachine {
             region,
-            slots,
+            shared,
             engine,
             applied,
             membership,
@@ -82,6 +95,10 @@ impl StateMachine {
             preferred: Arc::new(AtomicU64::new(preferred)),
             map: Arc::new(tokio::sync::watch::Sender::new(map)),
         })
+    }
+
+    fn slots(&self) -> (u16, u32) {
+        self.shared.range.slots()
     }
 
     /// The applied cluster map (meta group), shared with the region handle.
@@ -120,24 +137,32 @@ impl StateMachine {
             membership: Some(convert::stored_membership_to_pb(&self.membership)),
             preferred_leader: self.preferred.load(Ordering::Relaxed),
             cluster_map: self.map.borrow().as_deref().cloned(),
+            range: Some(self.shared.range.to_pb()),
         }
         .encode_to_vec()
     }
 
-    /// Runs the commands of one entry; returns one reply per command.
-    fn apply_batch(&self, ctx: &mut ApplyCtx, wb: &pb::WriteBatch) -> Vec<Reply> {
+    /// Runs the commands of one entry; returns one reply per command. Lifecycle commands add
+    /// the records they write to `extra`.
+    fn apply_batch(&self, ctx: &mut ApplyCtx, wb: &pb::WriteBatch, index: u64, extra: &mut Vec<Extra>) -> Vec<Reply> {
         let mut replies = Vec::with_capacity(wb.commands.len());
         let mut skip = 0usize;
-        for c in &wb.commands {
+        let mut skipped = Reply::Nil;
+        for (i, c) in wb.commands.iter().enumerate() {
             let argv: &[Bytes] = &c.argv;
             if skip > 0 {
-                // A transaction whose WATCH check failed: its commands do not run.
+                // A transaction whose WATCH check failed, or refused: its commands do not run.
                 skip -= 1;
-                replies.push(Reply::Nil);
+                replies.push(skipped.clone());
+                continue;
+            }
+            let client = c.kind == pb::command::Kind::Client as i32;
+            if client && !self.serves_keys(argv) {
+                replies.push(moved_away());
                 continue;
             }
             let reply = if c.kind == pb::command::Kind::ExpireSweep as i32 {
-                for k in argv {
+                for k in argv.iter().filter(|k| self.shared.range.serves(key_slot(k))) {
                     // Reading an expired key in apply deletes it.
                     if let Err(e) = ctx.get(k) {
                         tracing::error!("expire sweep: {e}");
@@ -156,14 +181,31 @@ impl StateMachine {
                 }
             } else if c.kind == pb::command::Kind::ClusterMap as i32 {
                 self.apply_map(argv)
+            } else if c.kind == pb::command::Kind::Split as i32 {
+                self.apply_split(index, argv, extra)
+            } else if c.kind == pb::command::Kind::Freeze as i32 {
+                self.apply_freeze(index, argv)
+            } else if c.kind == pb::command::Kind::Merge as i32 {
+                self.apply_merge(index, argv, extra)
             } else if c.kind == pb::command::Kind::Exec as i32 {
-                match watch_check(ctx, argv) {
-                    Ok((_, true)) => Reply::OK,
-                    Ok((n, false)) => {
-                        skip = n;
-                        Reply::NilArray
+                let n = argv.first().and_then(|a| std::str::from_utf8(a).ok()?.parse::<usize>().ok()).unwrap_or(0);
+                let block = wb.commands.iter().skip(i + 1).take(n);
+                let watched = argv[1..].iter().step_by(2);
+                let serves_watched = watched.clone().all(|k| self.shared.range.serves(key_slot(k)));
+                if !serves_watched || !block.clone().all(|c| self.serves_keys(&c.argv)) {
+                    // Keys this region no longer serves (split or merged away since the
+                    // transaction was routed): none of it runs, and the client may retry.
+                    (skip, skipped) = (n, moved_away());
+                    moved_away()
+                } else {
+                    match watch_check(ctx, argv) {
+                        Ok((_, true)) => Reply::OK,
+                        Ok((n, false)) => {
+                            (skip, skipped) = (n, Reply::Nil);
+                            Reply::NilArray
+                        }
+                        Err(e) => e.to_reply(),
                     }
-                    Err(e) => e.to_reply(),
                 }
             } else {
                 match argv.first().and_then(|n| table::lookup(n)) {
@@ -187,6 +229,158 @@ impl StateMachine {
         replies
     }
 
+    /// Before a MERGE applies, the source replica on this node must have applied its FREEZE
+    /// entry: then the source's data here is final, the same as on every other replica.
+    async fn wait_for_merge_sources(&self, wb: &pb::WriteBatch) {
+        for c in wb.commands.iter().filter(|c| c.kind == pb::command::Kind::Merge as i32) {
+            let (Some(m), Ok(_)) = (MergeArgs::parse(&c.argv), self.epoch_check(&c.argv)) else { continue };
+            match self.engine.local.get(m.source) {
+                Some(source) => {
+                    let started = std::time::Instant::now();
+                    while tokio::time::timeout(std::time::Duration::from_secs(10), source.applied_at_least(m.frozen))
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!(
+                            "region {}: waiting {:?} for region {} to apply index {} before merging it",
+                            self.region,
+                            started.elapsed(),
+                            m.source,
+                            m.frozen
+                        );
+                    }
+                }
+                None => tracing::error!("region {}: merge source {} is not hosted here", self.region, m.source),
+            }
+        }
+    }
+
+    /// Whether every key of a client command is in the slots this region serves now. A command
+    /// routed here before a split, merge or freeze took its slots is refused in apply, the same
+    /// way on every replica, so it has no effect anywhere and the client may retry it.
+    fn serves_keys(&self, argv: &[Bytes]) -> bool {
+        let range = &self.shared.range;
+        if !range.frozen() && range.slots() == (0, keys::SLOTS as u32) {
+            return true;
+        }
+        match argv.first().and_then(|n| table::lookup(n)) {
+            Some(spec) if spec.arity_ok(argv.len()) => {
+                spec.key_indexes(argv.len()).into_iter().all(|i| argv.get(i).is_none_or(|k| range.serves(key_slot(k))))
+            }
+            // Refused below with its own error, touching nothing.
+            _ => !range.frozen(),
+        }
+    }
+
+    fn epoch_check(&self, argv: &[Bytes]) -> Result<pb::RegionRange, Reply> {
+        let epoch = argv.first().and_then(|a| parse_u64(a)).ok_or_else(|| CmdError::Syntax.to_reply())?;
+        let r = self.shared.range.to_pb();
+        if r.epoch != epoch {
+            return Err(
+                CmdError::Other(format!("ERR region {} is at epoch {}, not {epoch}", self.region, r.epoch)).to_reply()
+            );
+        }
+        Ok(r)
+    }
+
+    /// SPLIT: the slots from `at` on become region `new`, whose data stays where it is. The new
+    /// region's applied record (its range, no log yet) and, when this node hosts one of its
+    /// replicas, its local record are written with this entry; the node then opens it.
+    fn apply_split(&self, index: u64, argv: &[Bytes], extra: &mut Vec<Extra>) -> Reply {
+        let r = match self.epoch_check(argv) {
+            Ok(r) => r,
+            Err(reply) => return reply,
+        };
+        let [_, at, new_id, rec] = argv else { return CmdError::Syntax.to_reply() };
+        let (Some(at), Some(new_id)) = (parse_u64(at), parse_u64(new_id)) else { return CmdError::Syntax.to_reply() };
+        let Ok(rec) = pb::LocalRegion::decode(&rec[..]) else { return CmdError::Syntax.to_reply() };
+        if r.frozen || at <= r.slot_from as u64 || at >= r.slot_to as u64 || new_id == self.region {
+            return CmdError::Other(format!("ERR cannot split region {} at slot {at}", self.region)).to_reply();
+        }
+        let at = at as u32;
+        let child = pb::RegionRange {
+            slot_from: at,
+            slot_to: r.slot_to,
+            epoch: r.epoch + 1,
+            frozen: false,
+            // Above every stamp the parent issued so far: stamps keep growing per key.
+            stamp_offset: r.stamp_offset + index + 1,
+        };
+        let applied = pb::RegionApplied { range: Some(child), ..Default::default() };
+        extra.push((keys::CF_META, keys::region_applied_key(new_id).to_vec(), applied.encode_to_vec()));
+        let me = self.engine.local.node_id();
+        match rec.initial.iter().find(|x| x.node_id == me) {
+            Some(mine) => {
+                let local = pb::LocalRegion {
+                    region_id: new_id,
+                    replica_id: mine.replica_id,
+                    initial: rec.initial.clone(),
+                    bootstrap_now: true,
+                    merged_into: 0,
+                };
+                extra.push((keys::CF_META, super::local::local_key(new_id).to_vec(), local.encode_to_vec()));
+            }
+            None => tracing::warn!("region {}: split off region {new_id} with no replica on this node", self.region),
+        }
+        self.engine.local.shared(new_id).range.set(&child);
+        self.shared.range.set(&pb::RegionRange { slot_to: at, epoch: r.epoch + 1, ..r });
+        tracing::info!("region {}: split at slot {at}: slots {at}-{} are region {new_id}", self.region, r.slot_to - 1);
+        Reply::OK
+    }
+
+    /// FREEZE: from this entry on the region refuses reads and writes (a merge source); the
+    /// reply is the entry's index, the point every replica must reach before the merge.
+    fn apply_freeze(&self, index: u64, argv: &[Bytes]) -> Reply {
+        let r = match self.epoch_check(argv) {
+            Ok(r) => r,
+            Err(reply) => return reply,
+        };
+        if !r.frozen {
+            self.shared.range.set(&pb::RegionRange { frozen: true, ..r });
+            tracing::info!("region {}: frozen for a merge at index {index}", self.region);
+        }
+        Reply::Int(index as i64)
+    }
+
+    /// MERGE: takes the adjacent source region's slots (its data is already here: the source
+    /// replica on this node has applied its FREEZE entry, see `apply`), and marks the source's
+    /// local record merged so the node drops it.
+    fn apply_merge(&self, index: u64, argv: &[Bytes], extra: &mut Vec<Extra>) -> Reply {
+        let r = match self.epoch_check(argv) {
+            Ok(r) => r,
+            Err(reply) => return reply,
+        };
+        let Some(m) = MergeArgs::parse(argv) else { return CmdError::Syntax.to_reply() };
+        if r.frozen || !(m.to == r.slot_from || m.from == r.slot_to) || m.from >= m.to {
+            let msg = format!("ERR region {} cannot take slots {}-{}", self.region, m.from, m.to.saturating_sub(1));
+            return CmdError::Other(msg).to_reply();
+        }
+        let source = self.engine.local.get(m.source);
+        let source_offset = source.as_ref().map_or(0, |s| s.range.stamp_offset());
+        let merged = pb::RegionRange {
+            slot_from: r.slot_from.min(m.from),
+            slot_to: r.slot_to.max(m.to),
+            epoch: r.epoch.max(m.epoch) + 1,
+            frozen: false,
+            // Above every stamp either region issued.
+            stamp_offset: r.stamp_offset.max((source_offset + m.frozen + 1).saturating_sub(index)),
+        };
+        match super::local::read(&self.engine, m.source) {
+            Ok(Some(mut rec)) => {
+                rec.merged_into = self.region;
+                extra.push((keys::CF_META, super::local::local_key(m.source).to_vec(), rec.encode_to_vec()));
+            }
+            Ok(None) => tracing::error!("region {}: merging region {} that is not hosted here", self.region, m.source),
+            Err(e) => return CmdError::Storage(e.to_string()).to_reply(),
+        }
+        if let Some(s) = source {
+            s.range.set(&pb::RegionRange { frozen: true, ..s.range.to_pb() });
+        }
+        self.shared.range.set(&merged);
+        tracing::info!("region {}: took region {}'s slots {}-{}", self.region, m.source, m.from, m.to - 1);
+        Reply::OK
+    }
+
     fn write(&self, batch: WriteBatch, counts: Vec<(u16, u64, u64)>) -> io::Result<()> {
         self.engine.db.write(batch).map_err(ioerr)?;
         for (slot, k, e) in counts {
@@ -208,6 +402,49 @@ fn decode_applied(raw: Option<&[u8]>) -> io::Result<(Option<LogId>, StoredMember
     Ok((applied, m))
 }
 
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// What a client is told about a command refused in apply because its slots left the region.
+fn moved_away() -> Reply {
+    CmdError::TryAgain("Region changed (split, merge or move), try again".into()).to_reply()
+}
+
+/// A stored range a node could not route by is corrupt.
+fn check_range(r: &pb::RegionRange) -> io::Result<()> {
+    if r.slot_from > r.slot_to || r.slot_to as usize > keys::SLOTS {
+        return Err(ioerr(format!("bad region range {}..{}", r.slot_from, r.slot_to)));
+    }
+    Ok(())
+}
+
+/// MERGE's arguments: [epoch, source, source epoch, source frozen index, from, to].
+struct MergeArgs {
+    source: u64,
+    epoch: u64,
+    frozen: u64,
+    from: u32,
+    to: u32,
+}
+
+impl MergeArgs {
+    fn parse(argv: &[Bytes]) -> Option<MergeArgs> {
+        let [_, source, epoch, frozen, from, to] = argv else { return None };
+        let (from, to) = (parse_u64(from)?, parse_u64(to)?);
+        if to > keys::SLOTS as u64 {
+            return None;
+        }
+        Some(MergeArgs {
+            source: parse_u64(source)?,
+            epoch: parse_u64(epoch)?,
+            frozen: parse_u64(frozen)?,
+            from: from as u32,
+            to: to as u32,
+        })
+    }
+}
+
 /// `pb::KeyValue::cf` of the slot-count records (`meta` CF); `0..CF_COUNTS` index `DATA_CFS`.
 const CF_COUNTS: u32 = DATA_CFS.len() as u32;
 
@@ -223,6 +460,12 @@ pub fn read_region(engine: &Engine, region: u64, slots: (u16, u32)) -> io::Resul
     let meta_cf = engine.cf(keys::CF_META);
     let raw = snap.get_cf(meta_cf, keys::region_applied_key(region)).map_err(ioerr)?;
     let (last_log_id, last_membership) = decode_applied(raw.as_deref())?;
+    // The range as of the same RocksDB snapshot (a split or merge may have applied since the
+    // caller looked).
+    let slots = match raw.as_deref().map(pb::RegionApplied::decode).transpose().map_err(ioerr)?.and_then(|p| p.range) {
+        Some(r) => (r.slot_from as u16, r.slot_to),
+        None => slots,
+    };
     let mut pairs = Vec::new();
     let mut scan = |cf: u32, name: &str, start: Vec<u8>, end: Vec<u8>| -> io::Result<()> {
         let mut ro = rocksdb::ReadOptions::default();
@@ -298,25 +541,35 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let (entry, responder) = item?;
             let started = std::time::Instant::now();
             let log_id = entry.log_id;
+            let mut extra: Vec<Extra> = Vec::new();
+            let offset = self.shared.range.stamp_offset();
             let (replies, ctx) = match &entry.payload {
                 EntryPayload::Normal(p) => {
-                    let mut ctx = ApplyCtx::new(&engine, self.slots, p.0.now_ms, log_id.index);
-                    let replies = self.apply_batch(&mut ctx, &p.0);
+                    self.wait_for_merge_sources(&p.0).await;
+                    let mut ctx = ApplyCtx::new(&engine, self.slots(), p.0.now_ms, offset + log_id.index);
+                    let replies = self.apply_batch(&mut ctx, &p.0, log_id.index, &mut extra);
                     (replies, ctx)
                 }
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(log_id), m.clone());
-                    (Vec::new(), ApplyCtx::new(&engine, self.slots, 0, log_id.index))
+                    (Vec::new(), ApplyCtx::new(&engine, self.slots(), 0, offset + log_id.index))
                 }
-                EntryPayload::Blank => (Vec::new(), ApplyCtx::new(&engine, self.slots, 0, log_id.index)),
+                EntryPayload::Blank => (Vec::new(), ApplyCtx::new(&engine, self.slots(), 0, offset + log_id.index)),
             };
             let previous = self.applied.replace(log_id);
             let record = self.applied_record();
             let key = keys::region_applied_key(self.region);
-            let (batch, counts) = ctx.finish(&[(keys::CF_META, &key, &record)]);
+            let mut puts: Vec<(&str, &[u8], &[u8])> = vec![(keys::CF_META, &key, &record)];
+            puts.extend(extra.iter().map(|(cf, k, v)| (*cf, &k[..], &v[..])));
+            let (batch, counts) = ctx.finish(&puts);
             if let Err(e) = self.write(batch, counts) {
                 self.applied = previous;
                 return Err(e);
+            }
+            self.shared.set_applied(log_id.index);
+            if !extra.is_empty() {
+                // A region was created or merged away: the node opens or drops replicas.
+                self.engine.local.changed.notify_one();
             }
             let stats = &self.engine.io.stats;
             stats.applied_entries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -335,27 +588,39 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
+    /// Replaces the region's state with the snapshot's: its data, counts and range (which may
+    /// differ from this replica's after a split or merge it did not apply: both ranges are
+    /// cleared). A replica whose slots a merge already gave to another region here only takes
+    /// the snapshot's log position: the data belongs to that region now.
     async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: pb::SnapshotData) -> Result<(), io::Error> {
         let mut b = WriteBatch::default();
-        let (s, e) = (keys::slot_range_start(self.slots.0), keys::slot_range_end(self.slots.1));
-        for cf in DATA_CFS {
-            b.delete_range_cf(self.engine.cf(cf), &s, &e);
-        }
-        let (cs, ce) = keys::slot_count_range(self.slots.0, self.slots.1);
-        b.delete_range_cf(self.engine.cf(keys::CF_META), &cs, &ce);
-        let mut counts = Vec::new();
         let applied_key = keys::region_applied_key(self.region);
-        let mut preferred = 0;
-        let mut map = None;
-        for kv in &snapshot.pairs {
+        let mut record = None;
+        for kv in snapshot.pairs.iter().filter(|kv| kv.cf == CF_COUNTS && kv.key[..] == applied_key[..]) {
+            record = Some(pb::RegionApplied::decode(&kv.value[..]).map_err(ioerr)?);
+        }
+        let old = self.shared.range.to_pb();
+        let new = record.as_ref().and_then(|p| p.range).unwrap_or(old);
+        check_range(&new)?;
+        let merged_away =
+            super::local::read(&self.engine, self.region).map_err(ioerr)?.is_some_and(|l| l.merged_into != 0);
+        let ranges = if merged_away {
+            vec![]
+        } else {
+            vec![(old.slot_from as u16, old.slot_to), (new.slot_from as u16, new.slot_to)]
+        };
+        for &(from, to) in &ranges {
+            let (s, e) = (keys::slot_range_start(from), keys::slot_range_end(to));
+            for cf in DATA_CFS {
+                b.delete_range_cf(self.engine.cf(cf), &s, &e);
+            }
+            let (cs, ce) = keys::slot_count_range(from, to);
+            b.delete_range_cf(self.engine.cf(keys::CF_META), &cs, &ce);
+        }
+        let mut counts = Vec::new();
+        for kv in snapshot.pairs.iter().filter(|_| !merged_away) {
             if kv.cf == CF_COUNTS && kv.key[..] == applied_key[..] {
                 // Written below from `meta` and the region state besides data it carries.
-                let p = pb::RegionApplied::decode(&kv.value[..]).map_err(ioerr)?;
-                preferred = p.preferred_leader;
-                if let Some(m) = &p.cluster_map {
-                    convert::check_cluster_map(m)?;
-                }
-                map = p.cluster_map.map(Arc::new);
                 continue;
             }
             let cf = match kv.cf {
@@ -366,7 +631,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             b.put_cf(self.engine.cf(cf), &kv.key, &kv.value);
             if kv.cf == CF_COUNTS && kv.key.len() == 3 && kv.value.len() == 16 {
                 let slot = u16::from_be_bytes([kv.key[1], kv.key[2]]);
-                if slot < self.slots.0 || slot as u32 >= self.slots.1 {
+                if (slot as u32) < new.slot_from || slot as u32 >= new.slot_to {
                     return Err(ioerr(format!("snapshot: count record of slot {slot} outside the region")));
                 }
                 let k = u64::from_be_bytes(kv.value[..8].try_into().unwrap());
@@ -374,21 +639,39 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 counts.push((slot, k, e));
             }
         }
+        let preferred = record.as_ref().map_or(0, |p| p.preferred_leader);
+        let map = match record.and_then(|p| p.cluster_map) {
+            Some(m) => {
+                convert::check_cluster_map(&m)?;
+                Some(Arc::new(m))
+            }
+            None => None,
+        };
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.preferred.store(preferred, Ordering::Relaxed);
         self.map.send_replace(map);
+        if !merged_away {
+            self.shared.range.set(&new);
+        }
         b.put_cf(self.engine.cf(keys::CF_META), keys::region_applied_key(self.region), self.applied_record());
         self.engine.db.write(b).map_err(ioerr)?;
-        for s in self.slots.0 as u32..self.slots.1 {
-            self.engine.counts.set(s as u16, 0, 0);
+        for &(from, to) in &ranges {
+            for s in from as u32..to {
+                self.engine.counts.set(s as u16, 0, 0);
+            }
         }
         for (slot, k, e) in counts {
             self.engine.counts.set(slot, k, e);
         }
         self.engine.io.sync().await?;
+        self.shared.set_applied(self.applied.map_or(0, |l| l.index));
         self.has_snapshot.store(true, Ordering::Release);
         self.engine.io.stats.snapshots_installed.fetch_add(1, Ordering::Relaxed);
+        if old.slot_from != new.slot_from || old.slot_to != new.slot_to {
+            // The node may now create a replica the old range overlapped.
+            self.engine.local.changed.notify_one();
+        }
         Ok(())
     }
 
@@ -409,7 +692,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if !self.has_snapshot.load(Ordering::Acquire) {
             return Ok(None);
         }
-        let (engine, region, slots) = (self.engine.clone(), self.region, self.slots);
+        let (engine, region, slots) = (self.engine.clone(), self.region, self.slots());
         let snapshot =
             tokio::task::spawn_blocking(move || read_region(&engine, region, slots)).await.map_err(ioerr)??;
         Ok(Some(snapshot))
