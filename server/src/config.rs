@@ -75,6 +75,23 @@ pub struct Config {
     /// snapshot.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub snapshot_entries: u64,
+    /// Cluster mode: the meta leader splits a region holding more keys than this, at the slot
+    /// that halves its keys (0: never).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub region_split_keys: u64,
+    /// Cluster mode: the meta leader splits a region taking more writes per second than this,
+    /// sustained over three checks (15 s) (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub region_split_qps: u64,
+    /// Cluster mode: the meta leader merges two adjacent regions that both hold fewer keys than
+    /// this and take under 100 writes/s (0: never, the default: a new cluster's regions are
+    /// empty and would merge at once).
+    #[arg(long, default_value_t = 0)]
+    pub region_merge_keys: u64,
+    /// Cluster mode: the meta leader moves replicas from the node holding the most to the node
+    /// holding the fewest while they differ by two or more (e.g. onto a node that joined).
+    #[arg(long, default_value = "no", value_parser = parse_yes_no, action = ArgAction::Set)]
+    pub balance_replicas: bool,
     /// Close a client idle for more than this many seconds (0: never), like Redis's `timeout`.
     #[arg(long, default_value_t = 0)]
     pub timeout: u64,
@@ -134,6 +151,10 @@ const FILE_KEYS: &[(&str, &str)] = &[
     ("active-expire-interval-ms", "--active-expire-interval-ms"),
     ("reserve-disk-space", "--reserve-disk-space"),
     ("snapshot-entries", "--snapshot-entries"),
+    ("region-split-keys", "--region-split-keys"),
+    ("region-split-qps", "--region-split-qps"),
+    ("region-merge-keys", "--region-merge-keys"),
+    ("balance-replicas", "--balance-replicas"),
     ("timeout", "--timeout"),
     ("protected-mode", "--protected-mode"),
     ("cluster-secret", "--cluster-secret"),
@@ -363,6 +384,10 @@ impl Config {
             ("active-expire-interval-ms", self.active_expire_interval_ms.to_string()),
             ("reserve-disk-space", self.reserve_disk_space.to_string()),
             ("snapshot-entries", self.snapshot_entries.to_string()),
+            ("region-split-keys", self.region_split_keys.to_string()),
+            ("region-split-qps", self.region_split_qps.to_string()),
+            ("region-merge-keys", self.region_merge_keys.to_string()),
+            ("balance-replicas", yes_no(self.balance_replicas)),
             ("timeout", self.timeout.to_string()),
             ("protected-mode", yes_no(self.protected_mode)),
             // Never shown: a RESP client must not learn what opens the Raft port.

@@ -282,6 +282,7 @@ impl Node {
         tracing::info!("cluster map version {}: {} regions", map.version, map.regions.len());
         tokio::spawn(crate::lifecycle::replicas::run(self.clone(), stop));
         tokio::spawn(crate::lifecycle::ops::run(self.clone()));
+        tokio::spawn(crate::lifecycle::auto::run(self.clone()));
         let n = self.clone();
         tokio::spawn(cluster.balance(move || n.regions()));
         Ok(())

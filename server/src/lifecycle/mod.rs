@@ -2,6 +2,7 @@
 //!
 //! - `ops`: the operations, recorded in the cluster map and driven by the meta leader.
 //! - `replicas`: which replicas a node runs, following the map and what its regions applied.
+//! - `auto`: the split checker, the merge of small idle neighbours and the replica balancer.
 //! - Here: the node's side of an operation step (`RegionOp`), and admin calls forwarded by
 //!   other nodes (`Admin.Call`).
 //!
@@ -11,6 +12,7 @@
 //! there, identically on every replica, so it has no effect and the client may retry it.
 
 pub mod api;
+pub mod auto;
 pub mod ops;
 pub mod replicas;
 
@@ -88,6 +90,9 @@ impl Lifecycle for Node {
         out.is_leader = m.state.is_leader();
         out.voters = membership.voter_ids().collect();
         out.learners = membership.learner_ids().collect();
+        let (from, to) = region.slots();
+        (out.keys, out.split_slot) = self.engine.counts.halving(from, to);
+        out.commands = region.stats.commands.load(std::sync::atomic::Ordering::Relaxed);
         Ok(out)
     }
 

@@ -253,6 +253,37 @@ pub async fn run(node: Arc<Node>) {
     }
 }
 
+/// Sends `req` to the node hosting `region`'s leader: the one the directory says leads it,
+/// else each replica's node in turn (the map's copy on this node names them).
+pub async fn on_leader(
+    cluster: &Cluster,
+    region: u64,
+    req: pb::RegionOpRequest,
+) -> Result<pb::RegionOpResponse, Status> {
+    let map = cluster.map();
+    let mut nodes: Vec<u64> = map
+        .iter()
+        .flat_map(|m| &m.regions)
+        .filter(|r| r.region_id == region)
+        .flat_map(|r| &r.replicas)
+        .map(|x| x.node_id)
+        .collect();
+    if let Some(l) = cluster.claimed_leader(region) {
+        nodes.retain(|n| *n != l);
+        nodes.insert(0, l);
+    }
+    let mut last = Status::unavailable(format!("no node hosts region {region}"));
+    for n in nodes {
+        let Some(addr) = cluster.addr_of(n) else { continue };
+        let req = pb::RegionOpRequest { region_id: region, ..req.clone() };
+        match grpc::region_op(&cluster.channels, &addr, req, CALL_DEADLINE).await {
+            Ok(r) => return Ok(r),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// Why a step stopped.
 enum StepError {
     /// Worth retrying (no leader yet, a node unreachable, a concurrent change).
@@ -410,24 +441,8 @@ impl Driver {
             .collect()
     }
 
-    /// Sends `req` to the node hosting `region`'s leader: the one the directory says leads it,
-    /// else each replica's node in turn.
     async fn on_leader(&self, region: u64, req: pb::RegionOpRequest) -> Result<pb::RegionOpResponse, StepError> {
-        let mut nodes = self.replica_nodes(region);
-        if let Some(l) = self.cluster.claimed_leader(region) {
-            nodes.retain(|n| *n != l);
-            nodes.insert(0, l);
-        }
-        let mut last = StepError::Retry(format!("no node hosts region {region}"));
-        for n in nodes {
-            let Some(addr) = self.cluster.addr_of(n) else { continue };
-            let req = pb::RegionOpRequest { region_id: region, ..req.clone() };
-            match grpc::region_op(&self.cluster.channels, &addr, req, CALL_DEADLINE).await {
-                Ok(r) => return Ok(r),
-                Err(e) => last = e.into(),
-            }
-        }
-        Err(last)
+        Ok(on_leader(&self.cluster, region, req).await?)
     }
 
     /// Every replica's status of `region`, by node (a node that does not answer: an error).

@@ -63,6 +63,25 @@ impl SlotCounts {
         self.expires[slot as usize].store(expires, Ordering::Relaxed);
     }
 
+    /// Keys in `[from, to)`, and the slot that halves them: the first slot after which the
+    /// slots before it hold at least half (the middle slot when there are no keys). Always in
+    /// `(from, to)` for a range of two slots or more.
+    pub fn halving(&self, from: u16, to: u32) -> (u64, u32) {
+        let (total, _) = self.total(from, to);
+        let mut seen = 0;
+        let mut at = (from as u32 + to) / 2;
+        if total > 0 {
+            for s in from as u32..to {
+                seen += self.get(s as u16).0;
+                if seen * 2 >= total {
+                    at = s + 1;
+                    break;
+                }
+            }
+        }
+        (total, at.clamp(from as u32 + 1, to.saturating_sub(1).max(from as u32 + 1)))
+    }
+
     /// Totals over `[from, to)`.
     pub fn total(&self, from: u16, to: u32) -> (u64, u64) {
         let (mut k, mut e) = (0, 0);

@@ -335,3 +335,67 @@ func TestOperationRequestsAreChecked(t *testing.T) {
 		util.RequireDone(t, util.WaitOp(t, c.AdminPorts, r.Op, opDeadline))
 	}
 }
+
+// The split checker splits a region past --region-split-keys at the slot that halves its keys;
+// --region-merge-keys merges small idle neighbours; --balance-replicas moves replicas onto a
+// node that joined. Every key written stays readable.
+func TestAutomaticSplitMergeAndBalance(t *testing.T) {
+	ctx := context.Background()
+	c := util.StartCluster(t, 3, map[string]string{"regions": "3", "region-split-keys": "300", "balance-replicas": "yes"})
+	ports := c.AdminPorts
+	cc := c.NewClusterClient()
+	defer func() { _ = cc.Close() }()
+	// 800 keys in the first region (slots 0-5460): it must split, twice or more.
+	var keys []string
+	for i := 0; len(keys) < 800; i++ {
+		k := fmt.Sprintf("auto:%d", i)
+		if util.KeySlot(k) < 5461 {
+			keys = append(keys, k)
+			require.NoError(t, cc.Set(ctx, k, i, 0).Err())
+		}
+	}
+	util.WaitFor(t, 90*time.Second, 200*time.Millisecond, func() bool {
+		v := util.Regions(t, ports[0])
+		first := 0
+		for _, r := range v.Regions {
+			if r.Slots[1] < 5461 {
+				first++
+			}
+		}
+		return first >= 3
+	}, "the split checker splits the full region until each part holds at most 300 keys")
+	v := mapConsistent(t, c, ports)
+	t.Logf("regions after the split checker: %d", len(v.Regions))
+	for _, k := range keys {
+		require.NoError(t, cc.Get(ctx, k).Err(), k)
+	}
+
+	// A node joins: the balancer gives it replicas.
+	joined, admin := c.StartJoining(4)
+	ports = append(append([]int{}, ports...), admin)
+	util.WaitFor(t, 120*time.Second, 200*time.Millisecond, func() bool {
+		for _, n := range util.Regions(t, ports[0]).Nodes {
+			if n.ID == 4 && n.Replicas >= 2 {
+				return true
+			}
+		}
+		return false
+	}, "the replica balancer moves replicas onto the node that joined")
+	mapConsistent(t, c, ports, joined)
+	for _, k := range keys {
+		require.NoError(t, cc.Get(ctx, k).Err(), k)
+	}
+}
+
+// With --region-merge-keys, the empty regions of a new cluster merge until one is left.
+func TestAutomaticMergeOfSmallRegions(t *testing.T) {
+	c := util.StartCluster(t, 3, map[string]string{"regions": "4", "region-merge-keys": "100"})
+	util.WaitFor(t, 90*time.Second, 200*time.Millisecond, func() bool {
+		return len(util.Regions(t, c.AdminPorts[0]).Regions) == 1
+	}, "the four empty regions merge into one")
+	mapConsistent(t, c, c.AdminPorts)
+	cc := c.NewClusterClient()
+	defer func() { _ = cc.Close() }()
+	require.NoError(t, cc.Set(context.Background(), "after-merges", "v", 0).Err())
+	require.Equal(t, "v", cc.Get(context.Background(), "after-merges").Val())
+}
