@@ -13,7 +13,7 @@ CARGO_FLAGS := --release --locked
 
 APT_PKGS := clang libclang-dev protobuf-compiler redis-server redis-tools
 
-.PHONY: all build run cluster test heavy difftest chaos fuzz deps deps-apt deps-py deps-go deps-router unit gotest pytest bench bench-py fmt lint clean-data
+.PHONY: all build run cluster test heavy difftest chaos fuzz move-bench deps deps-apt deps-py deps-go deps-router unit gotest pytest bench bench-py fmt lint clean-data
 
 all: build
 
@@ -67,6 +67,12 @@ heavy: deps build
 # over 5 seeds, RESP2 and RESP3 (CI runs 10,000 over 3 seeds).
 difftest: deps build
 	REDRAFT_DIFF_OPS=100000 REDRAFT_DIFF_SEEDS=1,2,3,4,5 REDRAFT_BIN=$(BIN) $(PYTHON) -m pytest -q tests/pytest/test_difftest.py
+
+# Out of CI: moving a replica of a 1 GB region between nodes (REDRAFT_MOVE_MB sets the size;
+# CI moves 32 MB). Needs about 12 GB free in the temp dir; the test checks first.
+move-bench: build
+	cd tests/gocase && REDRAFT_MOVE_MB=$${REDRAFT_MOVE_MB:-1024} go test -count=1 -timeout 60m ./integration/regionops/ \
+		-run TestMoveTimeByRegionSize -binPath=$(BIN) -v
 
 # Out of CI: the fault suite's full tier, every scenario with seeds 1,2,3 (REDRAFT_CHAOS_SEEDS
 # overrides) and 30 s of traffic on 3 nodes, then every scenario once on 5 nodes; each pass

@@ -193,10 +193,21 @@ impl Cluster {
     }
 
     /// The node that leads `region` as far as this node can tell without a replica of it: the
-    /// live node claiming it with the highest term (this node's own claims included).
+    /// live node claiming it with the highest term (this node's own claims included), among
+    /// the nodes the map gives a replica of it (a replica just moved away may still claim it).
     pub fn claimed_leader(&self, region: u64) -> Option<u64> {
+        let map = self.map();
+        let hosts = |node: u64| {
+            let Some(map) = &map else { return true };
+            let Some(r) = map.regions.iter().find(|r| r.region_id == region) else { return true };
+            r.replicas.iter().any(|x| x.node_id == node)
+                || map.ops.iter().any(|o| is_running(o) && o.moving_region == region && o.to_node == node)
+        };
         let mut best: Option<(u64, u64)> = None;
         let mut consider = |node: u64, leads: &[pb::RegionLead]| {
+            if !hosts(node) {
+                return;
+            }
             for l in leads.iter().filter(|l| l.region_id == region) {
                 if best.is_none_or(|(term, _)| l.term > term) {
                     best = Some((l.term, node));

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use openraft::async_runtime::watch::WatchReceiver;
 use rocksdb::ReadOptions;
 use tokio::sync::watch;
 
 use crate::net::connection::now_ms;
+
 use crate::node::Node;
 use crate::raft::{pb, Region};
 use crate::store::keys;
@@ -40,7 +42,8 @@ pub fn spawn_region(node: Arc<Node>, region: Arc<Region>, shutdown: watch::Recei
                     _ = tokio::time::sleep(interval) => {}
                     _ = stop.wait_for(|s| *s) => return,
                 }
-                if !node.hosts(&region) {
+                // A closed region (moved away, merged): its Raft has stopped.
+                if region.raft.metrics().borrow_watched().running_state.is_err() {
                     return;
                 }
                 if !region.raft.is_leader() {

@@ -298,11 +298,6 @@ impl Node {
         self.layout.read().expect("layout lock").clone()
     }
 
-    /// Whether `region` is (still) one of the regions this node serves.
-    pub fn hosts(&self, region: &Arc<Region>) -> bool {
-        self.layout().regions.iter().any(|r| Arc::ptr_eq(r, region))
-    }
-
     fn new(
         config: Config,
         engine: Arc<Engine>,

@@ -58,13 +58,19 @@ pub fn op_view(o: &pb::Operation) -> Value {
     })
 }
 
+/// The map as this node's replica of the meta group applied it (the directory's copy follows
+/// it a moment later; an operation just started here must be visible at once).
+fn applied_map(node: &Node) -> Option<std::sync::Arc<pb::ClusterMap>> {
+    node.meta.as_ref()?.cluster_map().borrow().clone()
+}
+
 /// `GET /admin/regions`: the map's regions with their leaders (as the directory knows them),
 /// the nodes, and the operations.
 pub fn regions(node: &Node) -> Answer {
     let Some(cluster) = &node.cluster else {
         return error(400, "region operations need cluster mode");
     };
-    let Some(map) = cluster.map() else { return error(503, "no cluster map yet") };
+    let Some(map) = applied_map(node) else { return error(503, "no cluster map yet") };
     let local = node.regions();
     let regions: Vec<Value> = map
         .regions
@@ -118,7 +124,7 @@ pub fn regions(node: &Node) -> Answer {
 
 /// `GET /admin/ops` and `GET /admin/ops/{id}`.
 pub fn op(node: &Node, id: Option<&str>) -> Answer {
-    let Some(map) = node.cluster.as_ref().and_then(|c| c.map()) else { return error(503, "no cluster map yet") };
+    let Some(map) = applied_map(node) else { return error(503, "no cluster map yet") };
     match id {
         None => (200, json!({ "ops": map.ops.iter().map(op_view).collect::<Vec<_>>() })),
         Some(id) => match id.parse::<u64>().ok().and_then(|id| map.ops.iter().find(|o| o.id == id)) {

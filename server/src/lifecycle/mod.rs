@@ -27,7 +27,7 @@ use tonic::Status;
 use crate::node::Node;
 use crate::raft::grpc::Lifecycle;
 use crate::raft::pb::{self, region_op_request::Kind as Op};
-use crate::raft::Region;
+use crate::raft::{Proposal, Region};
 use crate::resp::Reply;
 
 #[tonic::async_trait]
@@ -39,6 +39,7 @@ impl Lifecycle for Node {
             .find(|r| r.id == req.region_id)
             .ok_or_else(|| Status::not_found(format!("region {} is not hosted here", req.region_id)))?;
         let kind = Op::try_from(req.kind).map_err(|_| Status::invalid_argument("unknown region op"))?;
+        tracing::debug!("region {}: {kind:?}", region.id);
         if kind != Op::Status && !region.raft.is_leader() {
             return Err(Status::failed_precondition(format!("not the leader of region {}", region.id)));
         }
@@ -51,7 +52,13 @@ impl Lifecycle for Node {
                 if !lifecycle.iter().any(|k| *k as i32 == command.kind) {
                     return Err(Status::invalid_argument("only SPLIT, FREEZE and MERGE are proposed this way"));
                 }
-                match region.propose(vec![command]).await.map_err(|e| Status::unavailable(e.to_string()))?.pop() {
+                // An entry of its own: the commands of one entry apply with the range it had when
+                // the entry began (a FLUSHALL merged after a SPLIT would drop the new region's
+                // slots).
+                let batch = pb::WriteBatch { now_ms: crate::net::connection::now_ms(), commands: vec![command] };
+                let written = region.raft.client_write(Proposal(batch)).await;
+                tracing::debug!("region {}: proposed: {:?}", region.id, written.as_ref().map(|r| &r.data));
+                match written.map_err(|e| Status::unavailable(e.to_string()))?.data.pop() {
                     Some(Reply::Error(e)) => out.error = e,
                     Some(Reply::Int(i)) => out.index = i as u64,
                     _ => {}
@@ -73,6 +80,17 @@ impl Lifecycle for Node {
                     return Err(Status::invalid_argument("no voters"));
                 }
                 region.raft.change_membership(voters, false).await.map_err(|e| Status::unavailable(e.to_string()))?;
+            }
+            Op::RemoveLearner => {
+                let change = openraft::ChangeMembers::RemoveNodes([req.replica_id].into_iter().collect());
+                let m = region.raft.metrics().borrow_watched().clone();
+                if m.membership_config.membership().learner_ids().any(|l| l == req.replica_id) {
+                    region
+                        .raft
+                        .change_membership(change, false)
+                        .await
+                        .map_err(|e| Status::unavailable(e.to_string()))?;
+                }
             }
             Op::TransferLeader => {
                 region
@@ -104,7 +122,7 @@ impl Lifecycle for Node {
 
 /// Records a snapshot point at the applied index and purges the log up to it, so a replica
 /// added next starts from a snapshot.
-async fn compact(region: &Region) -> Result<(), Status> {
+pub(crate) async fn compact(region: &Region) -> Result<(), Status> {
     let unavailable = |e: String| Status::unavailable(e);
     let applied = region.raft.metrics().borrow_watched().last_applied.map_or(0, |l| l.index());
     region.raft.trigger().snapshot().await.map_err(|e| unavailable(e.to_string()))?;

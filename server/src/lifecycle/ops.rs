@@ -70,8 +70,13 @@ fn region_of(map: &pb::ClusterMap, id: u64) -> Result<&pb::MapRegion, OpError> {
     map.regions.iter().find(|r| r.region_id == id).ok_or_else(|| OpError::NotFound(format!("no region {id}")))
 }
 
+/// The running operation that involves region `id`, if any.
+fn busy_with(map: &pb::ClusterMap, id: u64) -> Option<&pb::Operation> {
+    map.ops.iter().find(|o| is_running(o) && (o.region_id == id || o.source == id || o.moving_region == id))
+}
+
 fn check_idle(map: &pb::ClusterMap, id: u64) -> Result<(), OpError> {
-    match map.ops.iter().find(|o| is_running(o) && (o.region_id == id || o.source == id)) {
+    match busy_with(map, id) {
         Some(o) => Err(OpError::Busy(format!("region {id} is busy with operation {}", o.id))),
         None => Ok(()),
     }
@@ -322,7 +327,7 @@ fn code_name(c: Code) -> &'static str {
 
 async fn drive(node: &Arc<Node>, id: u64) {
     let (Some(cluster), Some(meta)) = (node.cluster.clone(), node.meta.clone()) else { return };
-    let d = Driver { cluster, meta, id };
+    let d = Driver { cluster, meta, id, no_return: Default::default() };
     let Some(op) = d.op() else { return };
     let result = match Kind::try_from(op.kind) {
         Ok(Kind::Split) => d.split(&op).await,
@@ -357,6 +362,9 @@ struct Driver {
     cluster: Arc<Cluster>,
     meta: Arc<Region>,
     id: u64,
+    /// Past the point of no return (a SPLIT, FREEZE or promotion may have committed): the
+    /// operation is rolled forward, its steps retried until they succeed.
+    no_return: std::sync::atomic::AtomicBool,
 }
 
 impl Driver {
@@ -368,44 +376,63 @@ impl Driver {
         self.map()?.ops.iter().find(|o| o.id == self.id).cloned()
     }
 
+    fn point_of_no_return(&self) {
+        self.no_return.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records what the operation does now (retried: a lost map update must not fail it).
     async fn step(&self, text: impl Into<String>) -> Result<(), StepError> {
         let text = text.into();
         tracing::info!("operation {}: {text}", self.id);
         let id = self.id;
-        update_map(&self.meta, |map| {
-            match map.ops.iter_mut().find(|o| o.id == id && is_running(o)) {
-                Some(o) => o.step = text.clone(),
-                None => return Err(OpError::BadRequest("the operation is no longer running".into())),
-            }
-            Ok(())
+        self.retry("recording the step", || async {
+            update_map(&self.meta, |map| match map.ops.iter_mut().find(|o| o.id == id && is_running(o)) {
+                Some(o) => {
+                    o.step = text.clone();
+                    Ok(())
+                }
+                None => Err(OpError::BadRequest("the operation is no longer running".into())),
+            })
+            .await
+            .map_err(StepError::from)
         })
-        .await?;
-        Ok(())
+        .await
     }
 
-    /// Ends the operation: applies `change` to the map and marks it done (or failed with `error`).
+    /// Ends the operation: applies `change` to the map and marks it done (or failed with
+    /// `error`), once (an operation no longer running is left alone).
     async fn finish(
         &self,
-        mut change: impl FnMut(&mut pb::ClusterMap) -> Result<(), OpError>,
+        change: impl Fn(&mut pb::ClusterMap) -> Result<(), OpError>,
         error: Option<String>,
     ) -> Result<(), StepError> {
         let id = self.id;
-        update_map(&self.meta, |map| {
-            change(map)?;
-            let o = map.ops.iter_mut().find(|o| o.id == id).ok_or_else(|| OpError::NotFound("no operation".into()))?;
-            o.state = if error.is_some() { State::Failed } else { State::Done } as i32;
-            o.error = error.clone().unwrap_or_default();
-            o.finished_ms = now_ms();
-            if error.is_none() {
-                o.step = "done".into();
-            }
-            Ok(())
+        let (change, error) = (&change, &error);
+        self.retry("recording the result", || async move {
+            update_map(&self.meta, |map| {
+                let running = map.ops.iter().any(|o| o.id == id && is_running(o));
+                if !running {
+                    return Err(OpError::BadRequest("the operation is no longer running".into()));
+                }
+                change(map)?;
+                let o =
+                    map.ops.iter_mut().find(|o| o.id == id).ok_or_else(|| OpError::NotFound("no operation".into()))?;
+                o.state = if error.is_some() { State::Failed } else { State::Done } as i32;
+                o.error = error.clone().unwrap_or_default();
+                o.finished_ms = now_ms();
+                if error.is_none() {
+                    o.step = "done".into();
+                }
+                Ok(())
+            })
+            .await
+            .map_err(StepError::from)
         })
-        .await?;
-        Ok(())
+        .await
     }
 
-    /// Retries `f` while it asks to, for up to STEP_PATIENCE; stops when deposed.
+    /// Retries `f` while it asks to: for up to STEP_PATIENCE, or for good past the point of no
+    /// return; stops when deposed.
     async fn retry<T, F, Fut>(&self, what: &str, mut f: F) -> Result<T, StepError>
     where
         F: FnMut() -> Fut,
@@ -413,20 +440,47 @@ impl Driver {
     {
         let started = Instant::now();
         let mut pause = Duration::from_millis(100);
+        let mut warned = Instant::now();
         loop {
             if !self.meta.raft.is_leader() {
                 return Err(StepError::Deposed);
             }
+            let patient =
+                self.no_return.load(std::sync::atomic::Ordering::Relaxed) || started.elapsed() < STEP_PATIENCE;
             match f().await {
                 Ok(v) => return Ok(v),
-                Err(StepError::Retry(e)) if started.elapsed() < STEP_PATIENCE => {
-                    tracing::debug!("operation {}: {what}: {e}; retrying", self.id);
+                Err(StepError::Retry(e)) if patient => {
+                    if warned.elapsed() > Duration::from_secs(30) {
+                        warned = Instant::now();
+                        tracing::warn!(
+                            "operation {}: {what}: {e}; still retrying after {:?}",
+                            self.id,
+                            started.elapsed()
+                        );
+                    }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
                 }
                 Err(StepError::Retry(e)) => return Err(StepError::Fail(format!("{what}: {e}"))),
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// The membership of a new group with `replicas`, addressed as the map records the nodes
+    /// (the same bytes on every replica that creates it).
+    fn membership(&self, replicas: &[pb::MapReplica]) -> pb::Membership {
+        let map = self.map();
+        let addr = |node: u64| {
+            map.iter()
+                .flat_map(|m| &m.nodes)
+                .find(|n| n.node_id == node)
+                .map(|n| n.grpc_addr.clone())
+                .unwrap_or_default()
+        };
+        pb::Membership {
+            configs: vec![pb::VoterSet { ids: replicas.iter().map(|x| x.replica_id).collect() }],
+            nodes: replicas.iter().map(|x| pb::Member { replica_id: x.replica_id, addr: addr(x.node_id) }).collect(),
         }
     }
 
@@ -461,10 +515,12 @@ impl Driver {
         let command = pb::Command { kind: kind as i32, argv: argv.into_iter().map(bytes::Bytes::from).collect() };
         let req = pb::RegionOpRequest { kind: Op::Propose as i32, command: Some(command), ..Default::default() };
         let r = self.on_leader(region, req).await?;
-        if r.error.is_empty() {
-            Ok(r.index)
-        } else {
-            Err(StepError::Retry(r.error))
+        match r.error {
+            e if e.is_empty() => Ok(r.index),
+            // The region changed under the step (a retried proposal that committed): the step
+            // looks again.
+            e if e.contains(" at epoch ") => Err(StepError::Retry(e)),
+            e => Err(StepError::Fail(format!("region {region} refused the step: {e}"))),
         }
     }
 
@@ -489,15 +545,11 @@ impl Driver {
                 at.to_string().into_bytes(),
                 new.to_string().into_bytes(),
                 prost::Message::encode_to_vec(&rec),
+                prost::Message::encode_to_vec(&self.membership(&op.new_replicas)),
             ];
+            // From here the split may commit: it is rolled forward.
+            self.point_of_no_return();
             self.propose(region, pb::command::Kind::Split, argv).await.map(|_| ())
-        })
-        .await?;
-        // The new region's log does not hold the data it started with: a replica added to it
-        // later must start from a snapshot, so its log starts after a snapshot point.
-        self.step(format!("compacting region {new}'s log")).await?;
-        self.retry("compact", || {
-            self.on_leader(new, pb::RegionOpRequest { kind: Op::Compact as i32, ..Default::default() })
         })
         .await?;
         self.finish(
@@ -555,18 +607,32 @@ impl Driver {
             })
             .await?;
             self.step(format!("region {region}: adding a replica on node {to} and sending it a snapshot")).await?;
-            self.retry("add learner", || {
-                self.on_leader(
-                    region,
-                    pb::RegionOpRequest {
-                        kind: Op::AddLearner as i32,
-                        replica_id: new_replica,
-                        node_id: to,
-                        ..Default::default()
-                    },
-                )
-            })
-            .await?;
+            let added = self
+                .retry("add learner", || {
+                    self.on_leader(
+                        region,
+                        pb::RegionOpRequest {
+                            kind: Op::AddLearner as i32,
+                            replica_id: new_replica,
+                            node_id: to,
+                            ..Default::default()
+                        },
+                    )
+                })
+                .await;
+            if let Err(e) = added {
+                // Not promoted: take the learner out again (best effort; the target node drops
+                // its replica once the operation ends).
+                let req = pb::RegionOpRequest {
+                    kind: Op::RemoveLearner as i32,
+                    replica_id: new_replica,
+                    ..Default::default()
+                };
+                let _ = self.on_leader(region, req).await;
+                return Err(e);
+            }
+            // From here the new replica may be a voter: the move is rolled forward.
+            self.point_of_no_return();
             self.step(format!("region {region}: promoting the replica on node {to}")).await?;
             self.retry("promote", || async {
                 let s = self.status(region).await?;
@@ -623,8 +689,8 @@ impl Driver {
         if op.kind == Kind::Move as i32 {
             self.finish(change, None).await
         } else {
-            update_map(&self.meta, change).await?;
-            Ok(())
+            self.retry("recording the move", || async { update_map(&self.meta, change).await.map_err(StepError::from) })
+                .await
         }
     }
 
@@ -647,15 +713,17 @@ impl Driver {
             // Merged before (a resumed operation).
             return self.finish(|_| Ok(()), None).await;
         };
+        let (s_from, s_to) = (src.slot_from, src.slot_to);
+        let merged = self.retry("status", || self.status(target)).await?.range.unwrap_or_default();
+        if merged.slot_from <= s_from && merged.slot_to >= s_to {
+            // The target took the slots before this leader took over: record it.
+            self.point_of_no_return();
+            return self.finish_merge(target, source).await;
+        }
         let t_nodes: BTreeSet<u64> = self.replica_nodes(target).into_iter().collect();
         let s_nodes: BTreeSet<u64> = src.replicas.iter().map(|x| x.node_id).collect();
         let extra: Vec<u64> = s_nodes.difference(&t_nodes).copied().collect();
         let missing: Vec<u64> = t_nodes.difference(&s_nodes).copied().collect();
-        for (&from, &to) in extra.iter().zip(&missing) {
-            self.step(format!("moving region {source}'s replica from node {from} to node {to}")).await?;
-            let (new_replica, to) = self.allocate_replica(source, from, to).await?;
-            self.move_replica(op, source, from, to, new_replica).await?;
-        }
         if extra.len() != missing.len() {
             return Err(StepError::Fail(format!(
                 "regions {target} and {source} have different numbers of replicas ({} and {})",
@@ -663,7 +731,14 @@ impl Driver {
                 s_nodes.len()
             )));
         }
+        for (&from, &to) in extra.iter().zip(&missing) {
+            self.step(format!("moving region {source}'s replica from node {from} to node {to}")).await?;
+            let (new_replica, to) = self.allocate_replica(source, from, to).await?;
+            self.move_replica(op, source, from, to, new_replica).await?;
+        }
         self.step(format!("freezing region {source}")).await?;
+        // From here the source may be frozen: the merge is rolled forward.
+        self.point_of_no_return();
         let (frozen_at, s_range) = self
             .retry("freeze", || async {
                 let s = self.status(source).await?;
@@ -692,14 +767,26 @@ impl Driver {
             if range.slot_from <= s_range.slot_from && range.slot_to >= s_range.slot_to {
                 return Ok(()); // Done before.
             }
-            let argv =
-                [range.epoch, source, s_range.epoch, frozen_at, s_range.slot_from as u64, s_range.slot_to as u64]
-                    .iter()
-                    .map(|v| v.to_string().into_bytes())
-                    .collect();
+            let argv = [
+                range.epoch,
+                source,
+                s_range.epoch,
+                frozen_at,
+                s_range.slot_from as u64,
+                s_range.slot_to as u64,
+                s_range.stamp_offset,
+            ]
+            .iter()
+            .map(|v| v.to_string().into_bytes())
+            .collect();
             self.propose(target, pb::command::Kind::Merge, argv).await.map(|_| ())
         })
         .await?;
+        self.finish_merge(target, source).await
+    }
+
+    /// Ends a merge: the map drops the source and gives its slots to the target.
+    async fn finish_merge(&self, target: u64, source: u64) -> Result<(), StepError> {
         self.finish(
             |map| {
                 let Some(i) = map.regions.iter().position(|r| r.region_id == source) else { return Ok(()) };
@@ -764,8 +851,18 @@ impl Driver {
         let gone = op.from_node;
         loop {
             let map = self.map().ok_or(StepError::Deposed)?;
-            let Some(r) = map.regions.iter().find(|r| r.replicas.iter().any(|x| x.node_id == gone)).cloned() else {
+            let on_gone: Vec<&pb::MapRegion> =
+                map.regions.iter().filter(|r| r.replicas.iter().any(|x| x.node_id == gone)).collect();
+            if on_gone.is_empty() {
                 break;
+            }
+            // Regions busy with another operation wait for it.
+            let Some(r) =
+                on_gone.iter().find(|r| busy_with(&map, r.region_id).is_none_or(|o| o.id == self.id)).cloned().cloned()
+            else {
+                self.step(format!("waiting for other operations on node {gone}'s regions")).await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
             };
             let target = self
                 .load(&map)

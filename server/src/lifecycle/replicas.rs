@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use openraft::async_runtime::watch::WatchReceiver;
 use openraft::BasicNode;
 
 use crate::cluster::{is_running, Cluster};
@@ -106,6 +107,32 @@ async fn reconcile(
         tracing::info!("region {}: merged into region {}; replica dropped", rec.region_id, rec.merged_into);
     }
     records.retain(|_, r| r.merged_into == 0);
+    // A frozen merge source whose slots another open region here already holds (it installed
+    // a snapshot taken after the merge): its slots are that region's; drop its log.
+    let frozen: Vec<(u64, (u16, u32))> =
+        opened.values().filter(|r| r.shared.range.frozen()).map(|r| (r.id, r.slots())).collect();
+    for (id, (from, to)) in frozen {
+        let covered = opened.values().any(|o| o.id != id && o.slots().0 <= from && o.slots().1 >= to);
+        if covered {
+            close(cluster, opened, id).await;
+            local::drop_region(engine, id, &[]).await?;
+            records.remove(&id);
+            tracing::info!("region {id}: its slots belong to another region here (merged); replica dropped");
+        }
+    }
+    // A replica the map now gives under a newer replica id (moved away and back while this node
+    // was down): the old one is no member of the group any more.
+    for (&id, w) in &want {
+        if let Some(old) = records.get(&id).map(|r| r.replica_id).filter(|r| *r < w.replica_id) {
+            let slots = opened.get(&id).map(|r| r.slots());
+            close(cluster, opened, id).await;
+            let others: Vec<(u16, u32)> = opened.values().map(|r| r.slots()).collect();
+            let data = slots.map(|s| subtract(s, &others)).unwrap_or_default();
+            local::drop_region(engine, id, &data).await?;
+            records.remove(&id);
+            tracing::info!("region {id}: replica {old} replaced by replica {}", w.replica_id);
+        }
+    }
     // 2. Open what is recorded (first: their ranges decide where new replicas may go).
     open_recorded(node, cluster, opened, &records, &want, stop).await?;
     // 3. New replicas, where no local region holds any of their slots.
@@ -139,12 +166,24 @@ async fn reconcile(
             continue;
         }
         let slots = region.slots();
+        // Slots an open region here will take by a merge it has not applied yet (this replica
+        // of the source may still have to replay its FREEZE): keep it until then.
+        let pending_merge = want.iter().any(|(other, w)| {
+            let local = opened.get(other).map(|o| o.slots());
+            let overlaps = (w.slots.0 as u32) < slots.1 && (slots.0 as u32) < w.slots.1;
+            overlaps && local.is_some_and(|(f, t)| !(f <= slots.0 && t >= slots.1))
+        });
+        if pending_merge {
+            continue;
+        }
         close(cluster, opened, id).await;
         // Its data, except slots another local region holds (none, by the invariant above).
         let others: Vec<(u16, u32)> = opened.values().map(|r| r.slots()).collect();
         local::drop_region(engine, id, &subtract(slots, &others)).await?;
         tracing::info!("region {id}: no replica here in cluster map version {}; dropped with its data", map.version);
     }
+    // 6 (below). Every replica purges its log through its last split or merge.
+    compact_changed(opened);
     // 5. Routing.
     let now: Vec<(u64, (u16, u32))> = opened.values().map(|r| (r.id, r.slots())).collect();
     let routed: Vec<(u64, (u16, u32))> = node.layout().regions.iter().map(|r| (r.id, r.slots())).collect();
@@ -154,6 +193,36 @@ async fn reconcile(
         node.set_regions(opened.values().cloned().collect());
     }
     Ok(())
+}
+
+/// Purges, on every open replica, the log through the region's last split or merge (once per
+/// process and region at a time), so no replica that leads later replays history from before
+/// the range changed to a replica it adds.
+fn compact_changed(opened: &BTreeMap<u64, Arc<Region>>) {
+    static BUSY: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+    for r in opened.values() {
+        let changed = r.shared.range.changed_at();
+        let m = r.raft.metrics().borrow_watched().clone();
+        let purged = m.purged.map_or(0, |p| p.index());
+        let applied = m.last_applied.map_or(0, |l| l.index());
+        if changed == 0 || purged >= changed || applied < changed {
+            continue;
+        }
+        {
+            let mut busy = BUSY.lock().expect("compaction lock");
+            if busy.contains(&r.id) {
+                continue;
+            }
+            busy.push(r.id);
+        }
+        let r = r.clone();
+        tokio::spawn(async move {
+            if let Err(e) = super::compact(&r).await {
+                tracing::warn!("region {}: purging the log through index {changed}: {}", r.id, e.message());
+            }
+            BUSY.lock().expect("compaction lock").retain(|id| *id != r.id);
+        });
+    }
 }
 
 /// Opens the recorded replicas that are not open yet.
@@ -172,6 +241,13 @@ async fn open_recorded(
         let slots = want.get(&rec.region_id).map_or((0, 0), |w| w.slots);
         let region = open(node, cluster, rec, slots).await?;
         crate::expire::spawn_region(node.clone(), region.clone(), stop.clone());
+        // A region a split just created has no leader: the node leading the region it came
+        // from (the one on its left) campaigns at once instead of after an election timeout.
+        let fresh = region.raft.metrics().borrow_watched().current_term == 0;
+        let parent_leads = opened.values().any(|o| o.slots().1 == region.slots().0 as u32 && o.raft.is_leader());
+        if fresh && parent_leads && rec.initial.is_empty() {
+            let _ = region.raft.trigger().elect(false).await;
+        }
         opened.insert(rec.region_id, region);
     }
     Ok(())
@@ -206,11 +282,13 @@ async fn open(
     let c = cluster.clone();
     let resolve: Resolve = Arc::new(move |replica| c.node_of_replica(replica).and_then(|n| c.addr_of(n)));
     let network = GrpcNetwork::new(rec.region_id, cluster.channels.clone(), Some(resolve));
-    let members: BTreeMap<u64, BasicNode> = rec
-        .initial
-        .iter()
-        .map(|x| (x.replica_id, BasicNode { addr: cluster.addr_of(x.node_id).unwrap_or_default() }))
-        .collect();
+    // Addressed as the map records the nodes: the same membership bytes on every replica.
+    let map = cluster.map();
+    let addr = |node: u64| {
+        map.iter().flat_map(|m| &m.nodes).find(|n| n.node_id == node).map(|n| n.grpc_addr.clone()).unwrap_or_default()
+    };
+    let members: BTreeMap<u64, BasicNode> =
+        rec.initial.iter().map(|x| (x.replica_id, BasicNode { addr: addr(x.node_id) })).collect();
     let bootstrap = !members.is_empty() && rec.bootstrap_now;
     let region = Region::open_replica(
         node.engine.clone(),

@@ -463,6 +463,80 @@ mod tests {
         region.raft.shutdown().await.unwrap();
     }
 
+    fn lifecycle(kind: pb::command::Kind, argv: Vec<Vec<u8>>) -> pb::Command {
+        pb::Command { kind: kind as i32, argv: argv.into_iter().map(Bytes::from).collect() }
+    }
+
+    /// SPLIT, FREEZE and MERGE as the state machine applies them: ranges and epochs change with
+    /// the entry, the new region is created in place (records, a purged log at index 0), keys
+    /// the region no longer serves are refused (TRYAGAIN) without effect, and a merge gives the
+    /// slots and their data back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn split_freeze_and_merge_in_the_state_machine() {
+        use prost::Message;
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, parent) = open(dir.path()).await;
+        engine.local.set_node_id(7);
+        let high = crate::store::keys::key_slot(b"a"); // 15495
+        let low = crate::store::keys::key_slot(b"b"); // 3300
+        assert!(high >= 8192 && low < 8192);
+        write_at(&parent, 1000, vec![cmd(&["SET", "a", "1"]), cmd(&["SET", "b", "1"])]).await;
+
+        let rec = pb::LocalRegion { initial: vec![pb::MapReplica { replica_id: 2, node_id: 7 }], ..Default::default() };
+        let membership = pb::Membership {
+            configs: vec![pb::VoterSet { ids: vec![2] }],
+            nodes: vec![pb::Member { replica_id: 2, addr: "x".into() }],
+        };
+        let split = lifecycle(
+            pb::command::Kind::Split,
+            vec![b"1".to_vec(), b"8192".to_vec(), b"2".to_vec(), rec.encode_to_vec(), membership.encode_to_vec()],
+        );
+        // A stale epoch changes nothing.
+        let mut stale = split.clone();
+        stale.argv[0] = Bytes::from_static(b"5");
+        let r = write_at(&parent, 1000, vec![stale]).await;
+        assert!(matches!(&r[0], Reply::Error(e) if e.contains("is at epoch 1, not 5")), "{r:?}");
+        assert_eq!(parent.slots(), (0, SLOTS as u32));
+        // The split, and in the same entry a write to a slot it gave away: refused, no effect.
+        let r = write_at(&parent, 1000, vec![split, cmd(&["SET", "a", "2"]), cmd(&["SET", "b", "2"])]).await;
+        assert_eq!(r[0], Reply::OK);
+        assert!(matches!(&r[1], Reply::Error(e) if e.starts_with("TRYAGAIN")), "{r:?}");
+        assert_eq!(r[2], Reply::OK);
+        assert_eq!(parent.slots(), (0, 8192));
+        assert_eq!(parent.shared.range.epoch(), 2);
+        let local = crate::store::local::read(&engine, 2).unwrap().expect("the new region is recorded here");
+        assert_eq!(local.replica_id, 2);
+
+        // The new region opens from its records: its own group, leading at once, data in place.
+        let child = Region::open_standalone(engine.clone(), 2, (0, 0), 2, "x".into()).await.unwrap();
+        assert_eq!(child.slots(), (8192, SLOTS as u32));
+        assert_eq!(child.raft.metrics().borrow_watched().purged.map(|p| p.index()), Some(0));
+        let rd = crate::store::read::ReadCtx::new(&engine, 1000, false);
+        assert_eq!(&rd.get(b"a").unwrap().unwrap().body[..], b"1");
+        let r = write_at(&child, 1000, vec![cmd(&["INCR", "a"])]).await;
+        assert_eq!(r[0], Reply::Int(2));
+
+        // FREEZE: the reply is the entry's index; the region then refuses client writes.
+        let r = write_at(&child, 1000, vec![lifecycle(pb::command::Kind::Freeze, vec![b"2".to_vec()])]).await;
+        let Reply::Int(frozen) = r[0] else { panic!("{r:?}") };
+        assert!(child.propose(vec![cmd(&["SET", "a", "9"])]).await.is_err());
+        assert!(!child.serves(high));
+
+        // MERGE into the parent: it takes the slots back, and the data with them.
+        let offset = child.shared.range.stamp_offset();
+        let argv =
+            [2, 2, 2, frozen as u64, 8192, SLOTS as u64, offset].iter().map(|v| v.to_string().into_bytes()).collect();
+        let r = write_at(&parent, 1000, vec![lifecycle(pb::command::Kind::Merge, argv)]).await;
+        assert_eq!(r[0], Reply::OK, "{r:?}");
+        assert_eq!(parent.slots(), (0, SLOTS as u32));
+        assert_eq!(parent.shared.range.epoch(), 3);
+        assert_eq!(crate::store::local::read(&engine, 2).unwrap().unwrap().merged_into, 1);
+        let r = write_at(&parent, 1000, vec![cmd(&["INCR", "a"])]).await;
+        assert_eq!(r[0], Reply::Int(3));
+        child.raft.shutdown().await.unwrap();
+        parent.raft.shutdown().await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cluster_map_is_compare_and_set_and_durable() {
         let dir = tempfile::tempdir().unwrap();

@@ -28,6 +28,7 @@ pub struct RegionRange {
     epoch: AtomicU64,
     frozen: AtomicBool,
     stamp_offset: AtomicU64,
+    changed_at: AtomicU64,
 }
 
 impl RegionRange {
@@ -48,6 +49,11 @@ impl RegionRange {
         self.stamp_offset.load(Ordering::Acquire)
     }
 
+    /// The log index of the last split or merge applied (0: none).
+    pub fn changed_at(&self) -> u64 {
+        self.changed_at.load(Ordering::Acquire)
+    }
+
     /// Whether the region serves `slot` now: in its range and not frozen for a merge.
     pub fn serves(&self, slot: u16) -> bool {
         let (from, to) = self.slots();
@@ -56,6 +62,7 @@ impl RegionRange {
 
     pub fn set(&self, r: &pb::RegionRange) {
         self.stamp_offset.store(r.stamp_offset, Ordering::Release);
+        self.changed_at.store(r.changed_at, Ordering::Release);
         self.frozen.store(r.frozen, Ordering::Release);
         self.epoch.store(r.epoch, Ordering::Release);
         self.bounds.store((r.slot_from as u64) << 32 | r.slot_to as u64, Ordering::Release);
@@ -69,6 +76,7 @@ impl RegionRange {
             epoch: self.epoch(),
             frozen: self.frozen(),
             stamp_offset: self.stamp_offset(),
+            changed_at: self.changed_at(),
         }
     }
 }

@@ -234,23 +234,35 @@ impl StateMachine {
     async fn wait_for_merge_sources(&self, wb: &pb::WriteBatch) {
         for c in wb.commands.iter().filter(|c| c.kind == pb::command::Kind::Merge as i32) {
             let (Some(m), Ok(_)) = (MergeArgs::parse(&c.argv), self.epoch_check(&c.argv)) else { continue };
-            match self.engine.local.get(m.source) {
-                Some(source) => {
-                    let started = std::time::Instant::now();
-                    while tokio::time::timeout(std::time::Duration::from_secs(10), source.applied_at_least(m.frozen))
-                        .await
-                        .is_err()
-                    {
-                        tracing::warn!(
-                            "region {}: waiting {:?} for region {} to apply index {} before merging it",
-                            self.region,
-                            started.elapsed(),
-                            m.source,
-                            m.frozen
-                        );
+            // The source replica is here (the operation co-locates the replicas first) or is
+            // being reopened after a restart: wait for it rather than take slots without data.
+            let started = std::time::Instant::now();
+            let mut warned = std::time::Instant::now();
+            loop {
+                let done = match self.engine.local.get(m.source) {
+                    Some(source) => {
+                        tokio::time::timeout(std::time::Duration::from_secs(1), source.applied_at_least(m.frozen))
+                            .await
+                            .is_ok()
                     }
+                    None => {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        false
+                    }
+                };
+                if done {
+                    break;
                 }
-                None => tracing::error!("region {}: merge source {} is not hosted here", self.region, m.source),
+                if warned.elapsed() >= std::time::Duration::from_secs(10) {
+                    warned = std::time::Instant::now();
+                    tracing::warn!(
+                        "region {}: waiting {:?} for region {} to apply index {} here before merging it",
+                        self.region,
+                        started.elapsed(),
+                        m.source,
+                        m.frozen
+                    );
+                }
             }
         }
     }
@@ -263,12 +275,17 @@ impl StateMachine {
         if !range.frozen() && range.slots() == (0, keys::SLOTS as u32) {
             return true;
         }
+        if range.frozen() {
+            return false;
+        }
         match argv.first().and_then(|n| table::lookup(n)) {
+            // `keys_of`, not the fixed positions: LMPOP, ZUNIONSTORE, ... name their keys
+            // through a count.
             Some(spec) if spec.arity_ok(argv.len()) => {
-                spec.key_indexes(argv.len()).into_iter().all(|i| argv.get(i).is_none_or(|k| range.serves(key_slot(k))))
+                spec.keys_of(argv).into_iter().all(|i| argv.get(i).is_none_or(|k| range.serves(key_slot(k))))
             }
             // Refused below with its own error, touching nothing.
-            _ => !range.frozen(),
+            _ => true,
         }
     }
 
@@ -283,17 +300,25 @@ impl StateMachine {
         Ok(r)
     }
 
-    /// SPLIT: the slots from `at` on become region `new`, whose data stays where it is. The new
-    /// region's applied record (its range, no log yet) and, when this node hosts one of its
-    /// replicas, its local record are written with this entry; the node then opens it.
+    /// SPLIT: the slots from `at` on become region `new`, whose data stays where it is. When
+    /// this node hosts one of the new region's replicas, the new group's state is written with
+    /// this entry: its range, and a log purged through index 0 whose membership is the one the
+    /// command carries (identical on every replica), so the group's log never replays history
+    /// and any replica added later starts from a snapshot. The node then opens it.
     fn apply_split(&self, index: u64, argv: &[Bytes], extra: &mut Vec<Extra>) -> Reply {
         let r = match self.epoch_check(argv) {
             Ok(r) => r,
             Err(reply) => return reply,
         };
-        let [_, at, new_id, rec] = argv else { return CmdError::Syntax.to_reply() };
+        let [_, at, new_id, rec, membership] = argv else { return CmdError::Syntax.to_reply() };
         let (Some(at), Some(new_id)) = (parse_u64(at), parse_u64(new_id)) else { return CmdError::Syntax.to_reply() };
-        let Ok(rec) = pb::LocalRegion::decode(&rec[..]) else { return CmdError::Syntax.to_reply() };
+        let (Ok(rec), Ok(membership)) = (pb::LocalRegion::decode(&rec[..]), pb::Membership::decode(&membership[..]))
+        else {
+            return CmdError::Syntax.to_reply();
+        };
+        if convert::membership_from_pb(&membership).is_err() {
+            return CmdError::Syntax.to_reply();
+        }
         if r.frozen || at <= r.slot_from as u64 || at >= r.slot_to as u64 || new_id == self.region {
             return CmdError::Other(format!("ERR cannot split region {} at slot {at}", self.region)).to_reply();
         }
@@ -305,25 +330,29 @@ impl StateMachine {
             frozen: false,
             // Above every stamp the parent issued so far: stamps keep growing per key.
             stamp_offset: r.stamp_offset + index + 1,
+            changed_at: 0,
         };
-        let applied = pb::RegionApplied { range: Some(child), ..Default::default() };
-        extra.push((keys::CF_META, keys::region_applied_key(new_id).to_vec(), applied.encode_to_vec()));
         let me = self.engine.local.node_id();
         match rec.initial.iter().find(|x| x.node_id == me) {
             Some(mine) => {
-                let local = pb::LocalRegion {
-                    region_id: new_id,
-                    replica_id: mine.replica_id,
-                    initial: rec.initial.clone(),
-                    bootstrap_now: true,
-                    merged_into: 0,
+                let purged = pb::LogId { leader: Some(pb::LeaderId { term: 0, node_id: 0 }), index: 0 };
+                let stored = pb::StoredMembership { log_id: Some(purged), membership: Some(membership) };
+                let applied = pb::RegionApplied {
+                    applied: Some(purged),
+                    membership: Some(stored),
+                    range: Some(child),
+                    ..Default::default()
                 };
+                extra.push((keys::CF_META, keys::region_applied_key(new_id).to_vec(), applied.encode_to_vec()));
+                let purged_key = keys::raft_state_key(new_id, keys::RaftStateKey::Purged).to_vec();
+                extra.push((keys::CF_RAFT_STATE, purged_key, purged.encode_to_vec()));
+                let local = pb::LocalRegion { region_id: new_id, replica_id: mine.replica_id, ..Default::default() };
                 extra.push((keys::CF_META, super::local::local_key(new_id).to_vec(), local.encode_to_vec()));
+                self.engine.local.shared(new_id).range.set(&child);
             }
             None => tracing::warn!("region {}: split off region {new_id} with no replica on this node", self.region),
         }
-        self.engine.local.shared(new_id).range.set(&child);
-        self.shared.range.set(&pb::RegionRange { slot_to: at, epoch: r.epoch + 1, ..r });
+        self.shared.range.set(&pb::RegionRange { slot_to: at, epoch: r.epoch + 1, changed_at: index, ..r });
         tracing::info!("region {}: split at slot {at}: slots {at}-{} are region {new_id}", self.region, r.slot_to - 1);
         Reply::OK
     }
@@ -356,14 +385,29 @@ impl StateMachine {
             return CmdError::Other(msg).to_reply();
         }
         let source = self.engine.local.get(m.source);
-        let source_offset = source.as_ref().map_or(0, |s| s.range.stamp_offset());
+        // The command decides, the same on every replica; the local source is only compared.
+        if let Some(src) = &source {
+            let (from, to) = src.range.slots();
+            if (from as u32, to) != (m.from, m.to) || !src.range.frozen() {
+                tracing::error!(
+                    "region {}: merging region {} whose replica here has slots {from}..{to} (frozen: {}), not {}..{}",
+                    self.region,
+                    m.source,
+                    src.range.frozen(),
+                    m.from,
+                    m.to
+                );
+            }
+        }
         let merged = pb::RegionRange {
             slot_from: r.slot_from.min(m.from),
             slot_to: r.slot_to.max(m.to),
             epoch: r.epoch.max(m.epoch) + 1,
             frozen: false,
-            // Above every stamp either region issued.
-            stamp_offset: r.stamp_offset.max((source_offset + m.frozen + 1).saturating_sub(index)),
+            // Above every stamp either region issued (the source's offset comes with the
+            // command: the same on every replica).
+            stamp_offset: r.stamp_offset.max((m.stamp_offset + m.frozen + 1).saturating_sub(index)),
+            changed_at: index,
         };
         match super::local::read(&self.engine, m.source) {
             Ok(Some(mut rec)) => {
@@ -419,18 +463,20 @@ fn check_range(r: &pb::RegionRange) -> io::Result<()> {
     Ok(())
 }
 
-/// MERGE's arguments: [epoch, source, source epoch, source frozen index, from, to].
+/// MERGE's arguments: [epoch, source, source epoch, source frozen index, from, to, source
+/// stamp offset].
 struct MergeArgs {
     source: u64,
     epoch: u64,
     frozen: u64,
     from: u32,
     to: u32,
+    stamp_offset: u64,
 }
 
 impl MergeArgs {
     fn parse(argv: &[Bytes]) -> Option<MergeArgs> {
-        let [_, source, epoch, frozen, from, to] = argv else { return None };
+        let [_, source, epoch, frozen, from, to, stamp_offset] = argv else { return None };
         let (from, to) = (parse_u64(from)?, parse_u64(to)?);
         if to > keys::SLOTS as u64 {
             return None;
@@ -441,6 +487,7 @@ impl MergeArgs {
             frozen: parse_u64(frozen)?,
             from: from as u32,
             to: to as u32,
+            stamp_offset: parse_u64(stamp_offset)?,
         })
     }
 }
