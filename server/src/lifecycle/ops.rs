@@ -534,7 +534,9 @@ impl Driver {
             }
             let range = s.range.unwrap_or_default();
             if range.slot_to == at {
-                return Ok(()); // Done before (a resumed operation).
+                // Done before (a resumed operation): only the map is left, rolled forward.
+                self.point_of_no_return();
+                return Ok(());
             }
             if range.slot_to < at || range.slot_from >= at {
                 return Err(StepError::Fail(format!("region {region} no longer holds slot {at}")));
@@ -598,9 +600,16 @@ impl Driver {
             // Already moved (a resumed operation), or never there.
             return if op.kind == Kind::Move as i32 { self.finish(|_| Ok(()), None).await } else { Ok(()) };
         };
+        if op.kind != Kind::Move as i32 {
+            // Each move of a merge or node operation has its own point of no return.
+            self.no_return.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         let voters_now = |s: &pb::RegionOpResponse| s.voters.iter().copied().collect::<BTreeSet<u64>>();
         let s = self.retry("status", || self.status(region)).await?;
-        if !voters_now(&s).contains(&new_replica) {
+        if voters_now(&s).contains(&new_replica) {
+            // Promoted before this leader took over: rolled forward.
+            self.point_of_no_return();
+        } else {
             self.step(format!("region {region}: compacting the log")).await?;
             self.retry("compact", || {
                 self.on_leader(region, pb::RegionOpRequest { kind: Op::Compact as i32, ..Default::default() })
@@ -849,6 +858,7 @@ impl Driver {
     /// Moves every replica off `op.from_node`, then removes it from the map.
     async fn remove_node(&self, op: &pb::Operation) -> Result<(), StepError> {
         let gone = op.from_node;
+        let mut waiting = false;
         loop {
             let map = self.map().ok_or(StepError::Deposed)?;
             let on_gone: Vec<&pb::MapRegion> =
@@ -857,13 +867,16 @@ impl Driver {
                 break;
             }
             // Regions busy with another operation wait for it.
-            let Some(r) =
-                on_gone.iter().find(|r| busy_with(&map, r.region_id).is_none_or(|o| o.id == self.id)).cloned().cloned()
-            else {
-                self.step(format!("waiting for other operations on node {gone}'s regions")).await?;
+            let idle = on_gone.iter().find(|r| busy_with(&map, r.region_id).is_none_or(|o| o.id == self.id));
+            let Some(r) = idle.cloned().cloned() else {
+                if !waiting {
+                    waiting = true;
+                    self.step(format!("waiting for other operations on node {gone}'s regions")).await?;
+                }
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             };
+            waiting = false;
             let target = self
                 .load(&map)
                 .into_iter()

@@ -62,9 +62,12 @@ fn wanted(map: &pb::ClusterMap, me: u64) -> BTreeMap<u64, Wanted> {
         let Some(r) = map.regions.iter().find(|r| r.region_id == op.region_id) else { continue };
         if op.kind == pb::operation::Kind::Split as i32 {
             if let Some(x) = op.new_replicas.iter().find(|x| x.node_id == me) {
-                // Created by the split itself, with its data; listed so it is not dropped.
+                // Created by the split itself, with its data; listed so it is not dropped. Made
+                // here from the map only on a node whose parent replica skipped the split (it
+                // installed a later snapshot): then as an empty replica that receives a snapshot,
+                // never a new group of its own.
                 let slots = (op.at_slot as u16, r.slot_to);
-                out.insert(op.new_region, Wanted { replica_id: x.replica_id, slots, initial: op.new_replicas.clone() });
+                out.insert(op.new_region, Wanted { replica_id: x.replica_id, slots, initial: Vec::new() });
             }
         }
     }
@@ -234,12 +237,16 @@ async fn open_recorded(
     want: &BTreeMap<u64, Wanted>,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    for rec in records.values() {
-        if opened.contains_key(&rec.region_id) {
-            continue;
-        }
+    // All at once: a region replaying a MERGE at start waits for its source region, which must
+    // be able to open (and replay its FREEZE) meanwhile.
+    let pending: Vec<&pb::LocalRegion> = records.values().filter(|r| !opened.contains_key(&r.region_id)).collect();
+    let opening = pending.iter().map(|rec| {
         let slots = want.get(&rec.region_id).map_or((0, 0), |w| w.slots);
-        let region = open(node, cluster, rec, slots).await?;
+        open(node, cluster, rec, slots)
+    });
+    let results = futures::future::join_all(opening).await;
+    for (rec, region) in pending.into_iter().zip(results) {
+        let region = region?;
         crate::expire::spawn_region(node.clone(), region.clone(), stop.clone());
         // A region a split just created has no leader: the node leading the region it came
         // from (the one on its left) campaigns at once instead of after an election timeout.
