@@ -65,7 +65,17 @@ func TestMoveTimeByRegionSize(t *testing.T) {
 	defer func() { _ = rdb.Close() }()
 	require.NoError(t, rdb.ReadOnly(ctx).Err())
 	for i := 0; i < n; i += max(1, n/200) {
-		got, err := rdb.Get(ctx, fmt.Sprintf("{%s}big:%d", tag, i)).Result()
+		// Retried while the new replica has not heard from its leader yet (CLUSTERDOWN), as a
+		// cluster client would.
+		var got string
+		var err error
+		for try := 0; try < 100; try++ {
+			got, err = rdb.Get(ctx, fmt.Sprintf("{%s}big:%d", tag, i)).Result()
+			if err == nil || !strings.HasPrefix(err.Error(), "CLUSTERDOWN") {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		require.NoError(t, err)
 		require.Equal(t, len(value), len(got))
 	}
