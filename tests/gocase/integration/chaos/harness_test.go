@@ -555,7 +555,7 @@ func (h *harness) raftGauge(i int, name string) map[string]int64 {
 	return out
 }
 
-// purgedPast reports whether another node has purged, for some region the victim hosts, the
+// purgedPast reports whether another node, leading some region the victim hosts, has purged the
 // log beyond the victim's last entry: the victim can then only catch up from a snapshot.
 func (h *harness) purgedPast(victim int) bool {
 	last := h.raftGauge(victim, "redraft_raft_last_log_index")
@@ -563,8 +563,11 @@ func (h *harness) purgedPast(victim int) bool {
 		if j == victim {
 			continue
 		}
+		// On the region's leader: a follower that purged does not make the leader send a
+		// snapshot (the leader may still hold the entries).
+		leads := h.raftGauge(j, "redraft_raft_is_leader")
 		for region, purged := range h.raftGauge(j, "redraft_raft_purged_index") {
-			if l, ok := last[region]; ok && purged > l {
+			if l, ok := last[region]; ok && purged > l && leads[region] == 1 {
 				return true
 			}
 		}
