@@ -322,7 +322,7 @@ impl Cluster {
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             for r in &regions() {
-                if self.map().is_some_and(|m| m.ops.iter().any(|o| o.region_id == r.id && is_running(o))) {
+                if self.map().is_some_and(|m| crate::lifecycle::ops::busy_with(&m, r.id).is_some()) {
                     // An operation moves replicas and leaders of its own.
                     continue;
                 }

@@ -13,7 +13,6 @@ use rocksdb::ReadOptions;
 use tokio::sync::watch;
 
 use crate::net::connection::now_ms;
-
 use crate::node::Node;
 use crate::raft::{pb, Region};
 use crate::store::keys;
@@ -31,59 +30,56 @@ pub fn spawn(node: Arc<Node>, shutdown: watch::Receiver<bool>) {
 }
 
 /// Starts the expiry cycle of one region; it ends when the node stops serving the region.
-pub fn spawn_region(node: Arc<Node>, region: Arc<Region>, shutdown: watch::Receiver<bool>) {
-    {
-        let mut stop = shutdown;
-        tokio::spawn(async move {
-            let interval = Duration::from_millis(node.config.active_expire_interval_ms.max(1));
-            let mut cursor: Vec<u8> = keys::slot_range_start(region.slots().0);
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(interval) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-                // A closed region (moved away, merged): its Raft has stopped.
-                if region.raft.metrics().borrow_watched().running_state.is_err() {
-                    return;
-                }
-                if !region.raft.is_leader() {
-                    continue;
-                }
-                let (from, to) = region.slots();
-                let (_, expires) = region.engine.counts.total(from, to);
-                if expires == 0 {
-                    continue;
-                }
-                // Keep sweeping without sleeping while full batches of expired keys turn up, as
-                // long as this node leads and proposals succeed.
-                while region.raft.is_leader() && !*stop.borrow() {
-                    let r = region.clone();
-                    let from = std::mem::take(&mut cursor);
-                    let scan = tokio::task::spawn_blocking(move || scan_expired(&r, from)).await;
-                    let Ok((expired, next)) = scan else { break };
-                    cursor = next;
-                    let full = expired.len() >= MAX_KEYS_PER_ENTRY;
-                    if !expired.is_empty() {
-                        let n = expired.len() as u64;
-                        let sweep = pb::Command { kind: pb::command::Kind::ExpireSweep as i32, argv: expired };
-                        match region.propose(vec![sweep]).await {
-                            Ok(_) => {
-                                node.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
-                            }
-                            Err(e) => {
-                                // Back off until the next tick (leader change, storage error).
-                                tracing::debug!("active expiry: {e}");
-                                break;
-                            }
+pub fn spawn_region(node: Arc<Node>, region: Arc<Region>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let interval = Duration::from_millis(node.config.active_expire_interval_ms.max(1));
+        let mut cursor: Vec<u8> = keys::slot_range_start(region.slots().0);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            // A closed region (moved away, merged): its Raft has stopped.
+            if region.raft.metrics().borrow_watched().running_state.is_err() {
+                return;
+            }
+            if !region.raft.is_leader() {
+                continue;
+            }
+            let (from, to) = region.slots();
+            let (_, expires) = region.engine.counts.total(from, to);
+            if expires == 0 {
+                continue;
+            }
+            // Keep sweeping without sleeping while full batches of expired keys turn up, as
+            // long as this node leads and proposals succeed.
+            while region.raft.is_leader() && !*stop.borrow() {
+                let r = region.clone();
+                let from = std::mem::take(&mut cursor);
+                let scan = tokio::task::spawn_blocking(move || scan_expired(&r, from)).await;
+                let Ok((expired, next)) = scan else { break };
+                cursor = next;
+                let full = expired.len() >= MAX_KEYS_PER_ENTRY;
+                if !expired.is_empty() {
+                    let n = expired.len() as u64;
+                    let sweep = pb::Command { kind: pb::command::Kind::ExpireSweep as i32, argv: expired };
+                    match region.propose(vec![sweep]).await {
+                        Ok(_) => {
+                            node.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            // Back off until the next tick (leader change, storage error).
+                            tracing::debug!("active expiry: {e}");
+                            break;
                         }
                     }
-                    if !full {
-                        break;
-                    }
+                }
+                if !full {
+                    break;
                 }
             }
-        });
-    }
+        }
+    });
 }
 
 /// Reads up to SCAN_PER_STEP keys from `from`; returns the expired ones and where to resume

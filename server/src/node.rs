@@ -336,7 +336,7 @@ impl Node {
         }
     }
 
-    /// Where a command for region `ri` (first key in `slot`) runs: here when this node leads
+    /// Where a command for `region` (first key in `slot`) runs: here when this node leads
     /// the region (always, standalone), or MOVED to the leader's RESP address, or CLUSTERDOWN
     /// while no leader is known. Nothing has been proposed yet, so a client may retry.
     pub fn check_leader(&self, region: &Region, slot: u16) -> Result<(), CmdError> {
@@ -387,7 +387,7 @@ impl Node {
         Ok(())
     }
 
-    /// Indexes (in `regions`) of the regions this node answers keyless commands for (DBSIZE,
+    /// The regions this node answers keyless commands for (DBSIZE,
     /// FLUSHALL, ...): all when standalone; those it leads in a cluster, as a Redis Cluster
     /// master answers for its own slots.
     pub fn served_regions(&self) -> Vec<Arc<Region>> {
@@ -407,7 +407,7 @@ impl Node {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The index (in `regions()`) of the one region holding all `keys`, or CROSSSLOT when they
+    /// The one region holding all `keys`, or CROSSSLOT when they
     /// span regions. In a cluster, keys must also share one slot, as in Redis Cluster, and a
     /// slot of a region with no replica here is MOVED to its leader (CLUSTERDOWN while none
     /// is known, or before the cluster map is).

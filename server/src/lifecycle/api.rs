@@ -129,7 +129,7 @@ pub fn op(node: &Node, id: Option<&str>) -> Answer {
         None => (200, json!({ "ops": map.ops.iter().map(op_view).collect::<Vec<_>>() })),
         Some(id) => match id.parse::<u64>().ok().and_then(|id| map.ops.iter().find(|o| o.id == id)) {
             Some(o) => (200, op_view(o)),
-            None => error(404, format!("no operation {id} (the last {} finished ones are kept)", 32)),
+            None => error(404, format!("no operation {id} (the last {} finished ones are kept)", ops::KEEP_FINISHED)),
         },
     }
 }

@@ -22,7 +22,7 @@ use crate::raft::pb::{self, operation::Kind, operation::State, region_op_request
 use crate::raft::Region;
 
 /// Finished operations kept in the map (the oldest go first).
-const KEEP_FINISHED: usize = 32;
+pub const KEEP_FINISHED: usize = 32;
 /// A step that keeps failing for this long fails the operation.
 const STEP_PATIENCE: Duration = Duration::from_secs(120);
 /// Deadline of one RegionOp call (adding a learner waits until it has caught up).
@@ -70,8 +70,9 @@ fn region_of(map: &pb::ClusterMap, id: u64) -> Result<&pb::MapRegion, OpError> {
     map.regions.iter().find(|r| r.region_id == id).ok_or_else(|| OpError::NotFound(format!("no region {id}")))
 }
 
-/// The running operation that involves region `id`, if any.
-fn busy_with(map: &pb::ClusterMap, id: u64) -> Option<&pb::Operation> {
+/// The running operation that involves region `id`, if any (as the region it changes, a merge
+/// source, or the region whose replica it moves now).
+pub fn busy_with(map: &pb::ClusterMap, id: u64) -> Option<&pb::Operation> {
     map.ops.iter().find(|o| is_running(o) && (o.region_id == id || o.source == id || o.moving_region == id))
 }
 
@@ -499,7 +500,7 @@ impl Driver {
         Ok(on_leader(&self.cluster, region, req).await?)
     }
 
-    /// Every replica's status of `region`, by node (a node that does not answer: an error).
+    /// The status of `region`'s replica on node `node`.
     async fn status_on(&self, node: u64, region: u64) -> Result<pb::RegionOpResponse, StepError> {
         let addr = self.cluster.addr_of(node).ok_or_else(|| StepError::Retry(format!("no address for node {node}")))?;
         let req = pb::RegionOpRequest { region_id: region, kind: Op::Status as i32, ..Default::default() };
@@ -929,5 +930,87 @@ impl Driver {
             Ok((next, to))
         })
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> pb::ClusterMap {
+        let voters: Vec<(u64, String)> = (1..=3).map(|i| (i, format!("h:{i}"))).collect();
+        let mut m = crate::cluster::initial_map(&voters, 3);
+        m.nodes.push(pb::MapNode { node_id: 4, grpc_addr: "h:4".into(), ..Default::default() });
+        m
+    }
+
+    fn voters() -> Vec<(u64, String)> {
+        (1..=3).map(|i| (i, format!("h:{i}"))).collect()
+    }
+
+    #[test]
+    fn a_split_allocates_the_new_region_and_one_replica_per_parent_replica() {
+        let mut m = map();
+        let (next_region, next_replica) = (m.next_region_id, m.next_replica_id);
+        let op = plan(&mut m, &OpRequest::Split { region: 1, at: 100 }, &voters()).unwrap();
+        assert_eq!((op.new_region, op.at_slot, op.region_id), (next_region, 100, 1));
+        let nodes: Vec<u64> = op.new_replicas.iter().map(|x| x.node_id).collect();
+        assert_eq!(nodes, m.regions[0].replicas.iter().map(|x| x.node_id).collect::<Vec<_>>());
+        assert_eq!(op.new_replicas[0].replica_id, next_replica);
+        assert_eq!((m.next_region_id, m.next_replica_id), (next_region + 1, next_replica + 3));
+        assert!(is_running(&m.ops[0]) && m.next_op_id == op.id + 1);
+    }
+
+    #[test]
+    fn one_operation_per_region_including_the_region_a_node_operation_moves() {
+        let mut m = map();
+        let split = plan(&mut m, &OpRequest::Split { region: 1, at: 100 }, &voters()).unwrap();
+        let e = plan(&mut m, &OpRequest::Move { region: 1, from: 1, to: 4 }, &voters()).unwrap_err();
+        assert_eq!((e.status(), e.to_string()), (409, format!("region 1 is busy with operation {}", split.id)));
+        // A merge whose source is busy is refused too.
+        let e = plan(&mut m, &OpRequest::Merge { left: 1, right: 2 }, &voters()).unwrap_err();
+        assert_eq!(e.status(), 409);
+        // A node operation moving region 2 makes it busy for region operations.
+        let remove = plan(&mut m, &OpRequest::RemoveNode { node: 4 }, &voters()).unwrap();
+        m.ops.iter_mut().find(|o| o.id == remove.id).unwrap().moving_region = 2;
+        let e = plan(&mut m, &OpRequest::Split { region: 2, at: 6000 }, &voters()).unwrap_err();
+        assert_eq!(e.status(), 409);
+        assert!(plan(&mut m, &OpRequest::Split { region: 3, at: 12000 }, &voters()).is_ok());
+    }
+
+    #[test]
+    fn bad_requests_change_nothing() {
+        let m0 = map();
+        for (req, status) in [
+            (OpRequest::Split { region: 1, at: 0 }, 400),
+            (OpRequest::Split { region: 1, at: 5461 }, 400),
+            (OpRequest::Split { region: 9, at: 5 }, 404),
+            (OpRequest::Merge { left: 1, right: 3 }, 400),
+            (OpRequest::Merge { left: 2, right: 1 }, 400),
+            (OpRequest::Move { region: 1, from: 1, to: 2 }, 400),
+            (OpRequest::Move { region: 1, from: 4, to: 2 }, 400),
+            (OpRequest::Move { region: 1, from: 1, to: 9 }, 404),
+            (OpRequest::RemoveNode { node: 1 }, 400),
+            (OpRequest::AddNode { node: 9 }, 404),
+        ] {
+            let mut m = m0.clone();
+            let e = plan(&mut m, &req, &voters()).unwrap_err();
+            assert_eq!(e.status(), status, "{req:?}: {e}");
+            assert_eq!(m, m0, "{req:?} changed the map");
+        }
+    }
+
+    #[test]
+    fn only_the_last_finished_operations_are_kept() {
+        let mut m = map();
+        for i in 0..(KEEP_FINISHED + 5) {
+            let op = plan(&mut m, &OpRequest::AddNode { node: 4 }, &voters()).unwrap();
+            m.ops.iter_mut().find(|o| o.id == op.id).unwrap().state = State::Done as i32;
+            assert_eq!(op.id, i as u64 + 1);
+        }
+        let running = plan(&mut m, &OpRequest::Split { region: 1, at: 100 }, &voters()).unwrap();
+        assert_eq!(m.ops.len(), KEEP_FINISHED + 1);
+        assert!(m.ops.iter().any(|o| o.id == running.id));
+        assert_eq!(m.ops.iter().filter(|o| !is_running(o)).map(|o| o.id).min(), Some(6));
     }
 }

@@ -399,3 +399,43 @@ func TestAutomaticMergeOfSmallRegions(t *testing.T) {
 	require.NoError(t, cc.Set(context.Background(), "after-merges", "v", 0).Err())
 	require.Equal(t, "v", cc.Get(context.Background(), "after-merges").Val())
 }
+
+// With --region-split-qps, a region taking more writes per second than that for three checks
+// in a row is split (the key count alone would not: --region-split-keys is off).
+func TestAutomaticSplitUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	c := util.StartCluster(t, 3, map[string]string{"regions": "3", "region-split-keys": "0", "region-split-qps": "50"})
+	cc := c.NewClusterClient()
+	defer func() { _ = cc.Close() }()
+	var hot []string
+	for i := 0; len(hot) < 64; i++ {
+		if k := fmt.Sprintf("hot:%d", i); util.KeySlot(k) < 5461 {
+			hot = append(hot, k)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = cc.Set(ctx, hot[i%len(hot)], i, 0).Err()
+		}
+	}()
+	start := time.Now()
+	util.WaitFor(t, 90*time.Second, 200*time.Millisecond, func() bool {
+		return len(util.Regions(t, c.AdminPorts[0]).Regions) >= 4
+	}, "the region taking the writes is split")
+	t.Logf("split for load %v after the writes began", time.Since(start).Round(100*time.Millisecond))
+	close(stop)
+	<-done
+	v := mapConsistent(t, c, c.AdminPorts)
+	require.NotEqual(t, v.RegionOfSlot(0), v.RegionOfSlot(5460), "the loaded region (slots 0-5460) was the one split")
+	for _, k := range hot {
+		require.NoError(t, cc.Get(ctx, k).Err(), k)
+	}
+}
